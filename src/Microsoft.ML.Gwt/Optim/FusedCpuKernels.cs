@@ -1,0 +1,264 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Gwt.Optim;
+
+/// <summary>
+/// Fused single-pass CPU kernels for <see cref="GwtAdam"/> over the raw float32 buffers, parallel over blocks.
+/// </summary>
+/// <remarks>
+/// The GWT kernel needs no wavelet temporaries. With the orthonormal Haar transform and zero padding, an element
+/// <c>i</c> of block <c>k</c> (the 2^l elements that approximation coefficient <c>k</c> covers) satisfies
+/// <c>IDWT(A, 0)[i] = S_k / 2^l</c>, where <c>S_k</c> is the block's sum, and <c>IDWT(0, D)[i] = g[i] - S_k / 2^l</c>
+/// (perfect reconstruction). Every detail coefficient inside block <c>k</c> is divided by the same <c>den_k</c>, so
+/// <c>IDWT(Â, D̂)[i] = (g[i] - S_k / 2^l + m̂_k · 2^(-l/2)) / den_k</c>. One pass updates the moments from the block
+/// sums, a second applies the update (one pass when the limiter is off, since its scale is then known up front).
+/// </remarks>
+internal static unsafe class FusedCpuKernels
+{
+    private const long ElementsPerTask = 1 << 16;
+
+    public static bool Supports(Tensor p, Tensor g, GwtAdamState s) =>
+        p.device_type == DeviceType.CPU && p.dtype == ScalarType.Float32 && g.dtype == ScalarType.Float32 &&
+        g.device_type == DeviceType.CPU && p.is_contiguous() && g.is_contiguous() && s.ExpAvg.is_contiguous() &&
+        s.ExpAvgSq.is_contiguous() && p.numel() < int.MaxValue / 4;
+
+    public static void AdamWStep(Tensor param, Tensor grad, GwtAdamState s, GwtAdam.Hyper h)
+    {
+        float* p = Ptr(param), g = Ptr(grad), m = Ptr(s.ExpAvg), v = Ptr(s.ExpAvgSq);
+        long n = param.numel();
+        float b1 = (float)h.Beta1, b2 = (float)h.Beta2, c1 = (float)(1 - h.Beta1), c2 = (float)(1 - h.Beta2);
+        float decay = (float)(1 - h.Lr * h.WeightDecay);
+        float stepSize = (float)(h.Lr / (1 - Math.Pow(h.Beta1, s.Step)));
+        float invSqrtBc2 = (float)(1 / Math.Sqrt(1 - Math.Pow(h.Beta2, s.Step)));
+        float eps = (float)h.Eps;
+        ForChunks(n, ElementsPerTask, (start, end) =>
+        {
+            long i = start;
+            if (Vector.IsHardwareAccelerated)
+            {
+                int w = Vector<float>.Count;
+                var vb1 = new Vector<float>(b1); var vb2 = new Vector<float>(b2);
+                var vc1 = new Vector<float>(c1); var vc2 = new Vector<float>(c2);
+                var vdecay = new Vector<float>(decay); var vstep = new Vector<float>(stepSize);
+                var vinv = new Vector<float>(invSqrtBc2); var veps = new Vector<float>(eps);
+                for (; i + w <= end; i += w)
+                {
+                    var gi = Load(g + i);
+                    var mi = vb1 * Load(m + i) + vc1 * gi;
+                    var vi = vb2 * Load(v + i) + vc2 * gi * gi;
+                    Store(m + i, mi);
+                    Store(v + i, vi);
+                    var den = Vector.SquareRoot(vi) * vinv + veps;
+                    Store(p + i, Load(p + i) * vdecay - vstep * mi / den);
+                }
+            }
+            for (; i < end; i++)
+            {
+                float gi = g[i];
+                float mi = b1 * m[i] + c1 * gi;
+                float vi = b2 * v[i] + c2 * gi * gi;
+                m[i] = mi;
+                v[i] = vi;
+                p[i] = p[i] * decay - stepSize * mi / (MathF.Sqrt(vi) * invSqrtBc2 + eps);
+            }
+        });
+    }
+
+    public static void GwtStep(Tensor param, Tensor grad, GwtAdamState s, GwtAdam.Hyper h)
+    {
+        float* p = Ptr(param), g = Ptr(grad), m = Ptr(s.ExpAvg), v = Ptr(s.ExpAvgSq);
+        var shape = param.shape;
+        long n = shape[s.Axis];
+        long inner = 1, outer = 1;
+        for (int d = s.Axis + 1; d < shape.Length; d++)
+        {
+            inner *= shape[d];
+        }
+        for (int d = 0; d < s.Axis; d++)
+        {
+            outer *= shape[d];
+        }
+        var k = new Kernel
+        {
+            P = p, G = g, M = m, V = v, N = n, Inner = inner, Level = s.Level,
+            Blocks = Wavelets.HaarWavelet.ApproximationLength(n, s.Level),
+            B1 = (float)h.Beta1, B2 = (float)h.Beta2, C1 = (float)(1 - h.Beta1), C2 = (float)(1 - h.Beta2),
+            InvBc1 = (float)(1 / (1 - Math.Pow(h.Beta1, s.Step))),
+            InvSqrtBc2 = (float)(1 / Math.Sqrt(1 - Math.Pow(h.Beta2, s.Step))),
+            Eps = (float)h.Eps,
+            ApproxScale = (float)Math.Pow(2, -s.Level / 2.0),
+            InvBlock = 1f / (1 << s.Level),
+            Decay = (float)(1 - h.Lr * h.WeightDecay),
+        };
+        long items = outer * k.Blocks; // one item = one block of one row, across `inner` columns
+        long itemsPerTask = Math.Max(1, ElementsPerTask / ((1L << s.Level) * inner));
+        float coefficient = (float)(h.Lr * h.Alpha);
+        if (!h.Limiter)
+        {
+            k.Coefficient = coefficient;
+            ForChunks(items, itemsPerTask, (a, b) => k.Apply(a, b, updateMoments: true));
+            return;
+        }
+
+        // Pass 1: moments and the norm of the normalized approximation (summed per chunk, in order, so it is deterministic).
+        long chunks = (items + itemsPerTask - 1) / itemsPerTask;
+        var partial = new double[chunks];
+        ForChunks(items, itemsPerTask, (a, b) => partial[a / itemsPerTask] = k.UpdateMoments(a, b));
+        double norm = Math.Sqrt(partial.Sum());
+        double previous = s.PreviousNorm.item<double>();
+        double scale = 1.0;
+        if (s.Step > 1 && previous > 0 && norm > h.Growth * previous)
+        {
+            scale = h.Growth * previous / norm;
+        }
+        s.PreviousNorm.fill_(norm * scale);
+        k.Coefficient = (float)(coefficient * scale);
+        ForChunks(items, itemsPerTask, (a, b) => k.Apply(a, b, updateMoments: false));
+    }
+
+    private struct Kernel
+    {
+        public float* P, G, M, V;
+        public long N, Inner, Blocks;
+        public int Level;
+        public float B1, B2, C1, C2, InvBc1, InvSqrtBc2, Eps, ApproxScale, InvBlock, Decay, Coefficient;
+
+        /// <summary>Updates the moments of items [start, end) and returns the squared norm of their normalized approximation.</summary>
+        public readonly double UpdateMoments(long start, long end)
+        {
+            double sumSq = 0;
+            for (long item = start; item < end; item++)
+            {
+                long row = item / Blocks, blk = item % Blocks;
+                long first = blk << Level, last = Math.Min(N, (blk + 1) << Level);
+                for (long j = 0; j < Inner; j++)
+                {
+                    float sum = BlockSum(row, first, last, j);
+                    long si = item * Inner + j;
+                    float a = sum * ApproxScale;
+                    float mi = B1 * M[si] + C1 * a;
+                    float vi = B2 * V[si] + C2 * a * a;
+                    M[si] = mi;
+                    V[si] = vi;
+                    float na = mi * InvBc1 / (MathF.Sqrt(vi) * InvSqrtBc2 + Eps);
+                    sumSq += (double)na * na;
+                }
+            }
+            return sumSq;
+        }
+
+        /// <summary>Applies the update to items [start, end), optionally updating the moments first.</summary>
+        public readonly void Apply(long start, long end, bool updateMoments)
+        {
+            for (long item = start; item < end; item++)
+            {
+                long row = item / Blocks, blk = item % Blocks;
+                long first = blk << Level, last = Math.Min(N, (blk + 1) << Level);
+                for (long j = 0; j < Inner; j++)
+                {
+                    float sum = BlockSum(row, first, last, j);
+                    long si = item * Inner + j;
+                    float mi = M[si], vi = V[si];
+                    if (updateMoments)
+                    {
+                        float a = sum * ApproxScale;
+                        mi = B1 * mi + C1 * a;
+                        vi = B2 * vi + C2 * a * a;
+                        M[si] = mi;
+                        V[si] = vi;
+                    }
+                    float den = MathF.Sqrt(vi) * InvSqrtBc2 + Eps;
+                    float shift = mi * InvBc1 * ApproxScale - sum * InvBlock; // m̂·2^(-l/2) - S/2^l
+                    float c = Coefficient / den;
+                    if (Inner == 1)
+                    {
+                        ApplyContiguous(P + row * N + first, G + row * N + first, (int)(last - first), shift, c, Decay);
+                    }
+                    else
+                    {
+                        for (long i = first; i < last; i++)
+                        {
+                            long e = (row * N + i) * Inner + j;
+                            P[e] = P[e] * Decay - c * (G[e] + shift);
+                        }
+                    }
+                }
+            }
+        }
+
+        private readonly float BlockSum(long row, long first, long last, long j)
+        {
+            if (Inner == 1)
+            {
+                float* g = G + row * N;
+                if (last - first == 4)
+                {
+                    return g[first] + g[first + 1] + (g[first + 2] + g[first + 3]);
+                }
+                if (Vector256.IsHardwareAccelerated && last - first == 8)
+                {
+                    return Vector256.Sum(Vector256.Load(g + first));
+                }
+                float s = 0;
+                for (long i = first; i < last; i++)
+                {
+                    s += g[i];
+                }
+                return s;
+            }
+            float sum = 0;
+            for (long i = first; i < last; i++)
+            {
+                sum += G[(row * N + i) * Inner + j];
+            }
+            return sum;
+        }
+
+        private static void ApplyContiguous(float* p, float* g, int count, float shift, float c, float decay)
+        {
+            int i = 0;
+            if (Vector128.IsHardwareAccelerated)
+            {
+                var vs = Vector128.Create(shift);
+                var vc = Vector128.Create(c);
+                var vd = Vector128.Create(decay);
+                for (; i + 4 <= count; i += 4)
+                {
+                    var pv = Vector128.Load(p + i);
+                    var gv = Vector128.Load(g + i);
+                    (pv * vd - vc * (gv + vs)).Store(p + i);
+                }
+            }
+            for (; i < count; i++)
+            {
+                p[i] = p[i] * decay - c * (g[i] + shift);
+            }
+        }
+    }
+
+    private static float* Ptr(Tensor t)
+    {
+        fixed (byte* b = t.bytes)
+        {
+            return (float*)b; // native memory owned by the tensor: it does not move
+        }
+    }
+
+    private static Vector<float> Load(float* at) => System.Runtime.CompilerServices.Unsafe.ReadUnaligned<Vector<float>>(at);
+
+    private static void Store(float* at, Vector<float> value) => System.Runtime.CompilerServices.Unsafe.WriteUnaligned(at, value);
+
+    private static void ForChunks(long count, long chunk, Action<long, long> body)
+    {
+        long chunks = (count + chunk - 1) / chunk;
+        if (chunks <= 1)
+        {
+            body(0, count);
+            return;
+        }
+        Parallel.For(0L, chunks, c => body(c * chunk, Math.Min(count, (c + 1) * chunk)));
+    }
+}
