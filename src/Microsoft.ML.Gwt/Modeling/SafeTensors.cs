@@ -1,0 +1,252 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Gwt.Modeling;
+
+/// <summary>One tensor's entry in a safetensors header.</summary>
+/// <param name="Name">The tensor's key.</param>
+/// <param name="DType">The stored element type: <c>F32</c>, <c>F16</c>, <c>BF16</c>, <c>F64</c>, <c>I64</c> or <c>I32</c>.</param>
+/// <param name="Shape">The shape.</param>
+/// <param name="Begin">Start of the data, relative to the end of the header.</param>
+/// <param name="End">End of the data (exclusive), relative to the end of the header.</param>
+public sealed record SafeTensorInfo(string Name, string DType, long[] Shape, long Begin, long End);
+
+/// <summary>
+/// A careful reader and writer of the <c>safetensors</c> format: an 8-byte little-endian header length, a JSON header
+/// of <c>{name: {dtype, shape, data_offsets}}</c>, then the raw data. Every length and offset is checked against the
+/// file before anything is allocated, and tensors are read one at a time.
+/// </summary>
+public static class SafeTensors
+{
+    /// <summary>The largest header we accept (Hugging Face's own limit is 100 MB).</summary>
+    public const long MaxHeaderBytes = 100L << 20;
+
+    private static readonly Dictionary<string, int> ElementSizes = new(StringComparer.Ordinal)
+    {
+        ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["F64"] = 8, ["I64"] = 8, ["I32"] = 4,
+    };
+
+    /// <summary>Reads and validates the header of a safetensors file.</summary>
+    /// <exception cref="FormatException">The file is malformed; the message names the file and the problem.</exception>
+    public static IReadOnlyList<SafeTensorInfo> ReadHeader(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return ReadHeader(stream, path, out _);
+    }
+
+    /// <summary>Reads every tensor as float32 (F16/BF16/F64 are converted) on the CPU. The caller owns the tensors.</summary>
+    /// <exception cref="FormatException">The file is malformed.</exception>
+    public static Dictionary<string, Tensor> Load(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Load(stream, path);
+    }
+
+    /// <summary>Reads every tensor of a safetensors stream (seekable) as float32 on the CPU.</summary>
+    public static Dictionary<string, Tensor> Load(Stream stream, string source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var infos = ReadHeader(stream, source, out long dataStart);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var info in infos)
+            {
+                result[info.Name] = ReadTensor(stream, dataStart, info, source);
+            }
+        }
+        catch
+        {
+            foreach (var t in result.Values)
+            {
+                t.Dispose();
+            }
+            throw;
+        }
+        return result;
+    }
+
+    /// <summary>Writes float32 tensors (any device) to a safetensors file, through a temporary file and a rename.</summary>
+    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    {
+        AtomicFile.Write(path, stream => Save(stream, tensors));
+    }
+
+    /// <summary>Writes float32 tensors to a stream in safetensors format (keys sorted, header padded to 8 bytes).</summary>
+    public static void Save(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var ordered = tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        var header = new Dictionary<string, object>(StringComparer.Ordinal);
+        long offset = 0;
+        foreach (var (name, tensor) in ordered)
+        {
+            long bytes = tensor.numel() * 4;
+            header[name] = new { dtype = "F32", shape = tensor.shape, data_offsets = new[] { offset, offset + bytes } };
+            offset += bytes;
+        }
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
+        int padding = (8 - json.Length % 8) % 8;
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)(json.Length + padding));
+        stream.Write(length);
+        stream.Write(json);
+        for (int i = 0; i < padding; i++)
+        {
+            stream.WriteByte((byte)' ');
+        }
+        foreach (var (_, tensor) in ordered)
+        {
+            using var cpu = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
+            stream.Write(cpu.bytes);
+        }
+    }
+
+    private static IReadOnlyList<SafeTensorInfo> ReadHeader(Stream stream, string source, out long dataStart)
+    {
+        long fileLength = stream.Length;
+        if (fileLength < 8)
+        {
+            throw Bad(source, $"the file has {fileLength} bytes, fewer than the 8-byte header length");
+        }
+        Span<byte> lengthBytes = stackalloc byte[8];
+        stream.Position = 0;
+        stream.ReadExactly(lengthBytes);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        if (headerLength > MaxHeaderBytes || (long)headerLength > fileLength - 8)
+        {
+            throw Bad(source, $"the header claims {headerLength} bytes but the file has {fileLength - 8} after the length (limit {MaxHeaderBytes})");
+        }
+        var json = new byte[headerLength];
+        stream.ReadExactly(json);
+        dataStart = 8 + (long)headerLength;
+        long dataLength = fileLength - dataStart;
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw Bad(source, "the header is not valid JSON: " + ex.Message);
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw Bad(source, "the header is not a JSON object");
+            }
+            var infos = new List<SafeTensorInfo>();
+            try
+            {
+                foreach (var prop in doc.RootElement.EnumerateObject())
+                {
+                    if (prop.Name == "__metadata__")
+                    {
+                        continue;
+                    }
+                    infos.Add(ParseEntry(prop, source, dataLength));
+                }
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw Bad(source, "the header has invalid text: " + ex.Message);
+            }
+            if (infos.Select(i => i.Name).Distinct(StringComparer.Ordinal).Count() != infos.Count)
+            {
+                throw Bad(source, "the header names a tensor twice");
+            }
+            // Data regions must not overlap.
+            var sorted = infos.OrderBy(i => i.Begin).ThenBy(i => i.End).ToList();
+            for (int i = 1; i < sorted.Count; i++)
+            {
+                if (sorted[i].Begin < sorted[i - 1].End)
+                {
+                    throw Bad(source, $"tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap");
+                }
+            }
+            return infos;
+        }
+    }
+
+    private static SafeTensorInfo ParseEntry(JsonProperty prop, string source, long dataLength)
+    {
+        var e = prop.Value;
+        string name = prop.Name;
+        if (e.ValueKind != JsonValueKind.Object ||
+            !e.TryGetProperty("dtype", out var dtypeEl) || dtypeEl.ValueKind != JsonValueKind.String ||
+            !e.TryGetProperty("shape", out var shapeEl) || shapeEl.ValueKind != JsonValueKind.Array ||
+            !e.TryGetProperty("data_offsets", out var offEl) || offEl.ValueKind != JsonValueKind.Array || offEl.GetArrayLength() != 2)
+        {
+            throw Bad(source, $"tensor '{name}' needs dtype (string), shape (array) and data_offsets ([begin, end])");
+        }
+        string dtype = dtypeEl.GetString()!;
+        if (!ElementSizes.TryGetValue(dtype, out int size))
+        {
+            throw Bad(source, $"tensor '{name}' has unsupported dtype '{dtype}' (supported: {string.Join(", ", ElementSizes.Keys)})");
+        }
+        if (shapeEl.GetArrayLength() > 8)
+        {
+            throw Bad(source, $"tensor '{name}' has {shapeEl.GetArrayLength()} dimensions");
+        }
+        var shape = new long[shapeEl.GetArrayLength()];
+        long numel = 1;
+        int d = 0;
+        foreach (var dim in shapeEl.EnumerateArray())
+        {
+            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out long v) || v < 0 || v > dataLength)
+            {
+                throw Bad(source, $"tensor '{name}' has an invalid dimension {dim}");
+            }
+            shape[d++] = v;
+            numel = v == 0 ? 0 : (numel > dataLength / Math.Max(1, v) ? dataLength + 1 : numel * v);
+        }
+        var offsets = offEl.EnumerateArray().Select(o =>
+            o.ValueKind == JsonValueKind.Number && o.TryGetInt64(out long x) ? x : -1).ToArray();
+        long begin = offsets[0], end = offsets[1];
+        if (begin < 0 || end < begin || end > dataLength)
+        {
+            throw Bad(source, $"tensor '{name}' has data_offsets [{begin}, {end}] outside the {dataLength} data bytes");
+        }
+        if (numel > dataLength || numel * size != end - begin)
+        {
+            throw Bad(source, $"tensor '{name}' of dtype {dtype} and shape [{string.Join(", ", shape)}] needs {(numel > dataLength ? "more than the file's" : (numel * size).ToString())} bytes but its offsets span {end - begin}");
+        }
+        return new SafeTensorInfo(name, dtype, shape, begin, end);
+    }
+
+    private static Tensor ReadTensor(Stream stream, long dataStart, SafeTensorInfo info, string source)
+    {
+        long bytes = info.End - info.Begin;
+        if (bytes > int.MaxValue)
+        {
+            throw Bad(source, $"tensor '{info.Name}' is larger than 2 GB");
+        }
+        var raw = GC.AllocateUninitializedArray<byte>((int)bytes);
+        stream.Position = dataStart + info.Begin;
+        stream.ReadExactly(raw);
+        var stored = info.DType switch
+        {
+            "F32" => ScalarType.Float32,
+            "F16" => ScalarType.Float16,
+            "BF16" => ScalarType.BFloat16,
+            "F64" => ScalarType.Float64,
+            "I64" => ScalarType.Int64,
+            _ => ScalarType.Int32,
+        };
+        using var t = torch.empty(info.Shape, stored);
+        if (bytes > 0)
+        {
+            t.bytes = raw;
+        }
+        return t.to(ScalarType.Float32);
+    }
+
+    private static FormatException Bad(string source, string problem) =>
+        new($"'{source}' is not a valid safetensors file: {problem}.");
+}

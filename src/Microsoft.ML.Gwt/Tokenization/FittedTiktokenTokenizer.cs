@@ -1,0 +1,127 @@
+using Microsoft.ML.Tokenizers;
+
+namespace Microsoft.ML.Gwt.Tokenization;
+
+/// <summary>
+/// A tokenizer for models trained from scratch that needs no download: text is split by OpenAI's cl100k_base BPE
+/// (shipped in the Microsoft.ML.Tokenizers.Data.Cl100kBase package), and only the pieces frequent in the training
+/// corpus get their own id; the rest share one unknown id. The embedding table stays small (a few thousand rows
+/// instead of 100k). Layout: <c>[CLS] a [SEP] b [SEP]</c> with segment ids 0 then 1.
+/// </summary>
+public sealed class FittedTiktokenTokenizer : TextTokenizer
+{
+    internal const string KindName = "fitted-cl100k";
+
+    /// <summary>Padding id.</summary>
+    public const int Pad = 0;
+
+    /// <summary>Id shared by pieces outside the fitted vocabulary.</summary>
+    public const int Unknown = 1;
+
+    /// <summary>Classification token id (first token).</summary>
+    public const int Cls = 2;
+
+    /// <summary>Separator token id.</summary>
+    public const int Sep = 3;
+
+    private const int Specials = 4;
+    private static readonly Lazy<TiktokenTokenizer> Base = new(() => TiktokenTokenizer.CreateForEncoding("cl100k_base"));
+    private readonly int[] _baseIds;
+    private readonly Dictionary<int, int> _map;
+
+    private FittedTiktokenTokenizer(int[] baseIds)
+    {
+        _baseIds = baseIds;
+        _map = new Dictionary<int, int>(baseIds.Length);
+        for (int i = 0; i < baseIds.Length; i++)
+        {
+            _map[baseIds[i]] = Specials + i;
+        }
+    }
+
+    /// <summary>Fits the vocabulary: the <paramref name="maxVocabulary"/> - 4 most frequent cl100k pieces seen at
+    /// least <paramref name="minCount"/> times in <paramref name="corpus"/> (ties broken by piece id, so fitting is
+    /// deterministic).</summary>
+    public static FittedTiktokenTokenizer Fit(IEnumerable<string?> corpus, int maxVocabulary = 8192, int minCount = 2, int maxCharsPerText = 4096)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        if (maxVocabulary <= Specials)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxVocabulary), maxVocabulary, $"The vocabulary needs more than {Specials} entries.");
+        }
+        var counts = new Dictionary<int, int>();
+        foreach (var text in corpus)
+        {
+            if (string.IsNullOrEmpty(text))
+            {
+                continue;
+            }
+            foreach (int id in Base.Value.EncodeToIds(text.Length > maxCharsPerText ? text[..maxCharsPerText] : text))
+            {
+                counts[id] = counts.GetValueOrDefault(id) + 1;
+            }
+        }
+        var chosen = counts.Where(kv => kv.Value >= minCount)
+            .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key)
+            .Take(maxVocabulary - Specials).Select(kv => kv.Key).ToArray();
+        return new FittedTiktokenTokenizer(chosen);
+    }
+
+    /// <inheritdoc />
+    public override int VocabSize => Specials + _baseIds.Length;
+
+    /// <inheritdoc />
+    public override int PadId => Pad;
+
+    /// <inheritdoc />
+    public override string Kind => KindName;
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<int> EncodePlain(string text) =>
+        Base.Value.EncodeToIds(text).Select(id => _map.TryGetValue(id, out int m) ? m : Unknown).ToList();
+
+    /// <inheritdoc />
+    protected override int SpecialTokenCount(bool pair) => pair ? 3 : 2;
+
+    /// <inheritdoc />
+    protected override EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second)
+    {
+        var ids = new List<int> { Cls };
+        ids.AddRange(first);
+        ids.Add(Sep);
+        int firstLength = ids.Count;
+        if (second is not null)
+        {
+            ids.AddRange(second);
+            ids.Add(Sep);
+        }
+        var types = new int[ids.Count];
+        Array.Fill(types, 1, firstLength, ids.Count - firstLength);
+        return new EncodedText(ids.ToArray(), types);
+    }
+
+    /// <inheritdoc />
+    protected override void SavePayload(BinaryWriter writer)
+    {
+        writer.Write(_baseIds.Length);
+        foreach (int id in _baseIds)
+        {
+            writer.Write(id);
+        }
+    }
+
+    internal static FittedTiktokenTokenizer LoadPayload(BinaryReader reader)
+    {
+        int n = reader.ReadInt32();
+        if (n < 0 || n > 1 << 20)
+        {
+            throw new InvalidDataException($"Fitted vocabulary claims {n} entries.");
+        }
+        var ids = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            ids[i] = reader.ReadInt32();
+        }
+        return new FittedTiktokenTokenizer(ids);
+    }
+}

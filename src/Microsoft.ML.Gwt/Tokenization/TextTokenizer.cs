@@ -1,0 +1,159 @@
+using System.Text;
+
+namespace Microsoft.ML.Gwt.Tokenization;
+
+/// <summary>Token ids of one example (one sentence or a sentence pair) with their segment (token type) ids.</summary>
+/// <param name="Ids">Token ids, special tokens included.</param>
+/// <param name="TypeIds">Segment ids: 0 for the first sentence, 1 for the second (BERT); all 0 for RoBERTa.</param>
+public readonly record struct EncodedText(int[] Ids, int[] TypeIds);
+
+/// <summary>
+/// Turns text into the token ids a <see cref="Modeling.TransformerEncoder"/> expects, with the model family's special
+/// tokens, truncation and sentence-pair layout. Implementations persist themselves for ML.NET model files.
+/// </summary>
+public abstract class TextTokenizer
+{
+    /// <summary>Text longer than this many characters per allowed token is cut before tokenizing (a 1 MB text costs
+    /// no more than a short one); no token of a real vocabulary is that long.</summary>
+    public const int MaxCharsPerToken = 32;
+
+    /// <summary>The number of ids the tokenizer can produce (ids are in [0, VocabSize)).</summary>
+    public abstract int VocabSize { get; }
+
+    /// <summary>The padding id.</summary>
+    public abstract int PadId { get; }
+
+    /// <summary>A short name of the kind, stored in model files.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>Ids of <paramref name="text"/> without special tokens.</summary>
+    protected abstract IReadOnlyList<int> EncodePlain(string text);
+
+    /// <summary>Wraps one or two id sequences with the family's special tokens.</summary>
+    protected abstract EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second);
+
+    /// <summary>How many special tokens <see cref="Assemble"/> adds for one sentence or a pair.</summary>
+    protected abstract int SpecialTokenCount(bool pair);
+
+    /// <summary>Encodes one example; null or empty text is empty text. The result has at most
+    /// <paramref name="maxTokens"/> ids: the longer sentence of a pair is truncated first.</summary>
+    public EncodedText Encode(string? first, string? second, int maxTokens)
+    {
+        int budget = maxTokens - SpecialTokenCount(second is not null);
+        if (budget < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, $"At least {SpecialTokenCount(second is not null) + 1} tokens are needed.");
+        }
+        var a = EncodePlain(Cut(first, budget)).ToList();
+        List<int>? b = second is null ? null : EncodePlain(Cut(second, budget)).ToList();
+        while (a.Count + (b?.Count ?? 0) > budget)
+        {
+            if (b is not null && b.Count > a.Count)
+            {
+                b.RemoveAt(b.Count - 1);
+            }
+            else
+            {
+                a.RemoveAt(a.Count - 1);
+            }
+        }
+        return Assemble(a, b);
+    }
+
+    /// <summary>Writes what is needed to rebuild this tokenizer with <see cref="Load"/>.</summary>
+    public void Save(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Kind);
+        SavePayload(writer);
+    }
+
+    /// <summary>Writes the tokenizer's own data.</summary>
+    protected abstract void SavePayload(BinaryWriter writer);
+
+    /// <summary>Rebuilds a tokenizer written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidDataException">The data names an unknown kind.</exception>
+    public static TextTokenizer Load(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        string kind = reader.ReadString();
+        return kind switch
+        {
+            WordPieceTextTokenizer.KindName => WordPieceTextTokenizer.LoadPayload(reader),
+            RobertaBpeTextTokenizer.KindName => RobertaBpeTextTokenizer.LoadPayload(reader),
+            FittedTiktokenTokenizer.KindName => FittedTiktokenTokenizer.LoadPayload(reader),
+            _ => throw new InvalidDataException($"Unknown tokenizer kind '{kind}'."),
+        };
+    }
+
+    /// <summary>Loads the tokenizer of a Hugging Face checkpoint folder: <c>vocab.txt</c> (WordPiece) or
+    /// <c>vocab.json</c> + <c>merges.txt</c> (byte-level BPE).</summary>
+    /// <exception cref="FileNotFoundException">The folder has neither.</exception>
+    public static TextTokenizer FromPretrained(string folder, Modeling.TransformerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var vocabTxt = Path.Combine(folder, "vocab.txt");
+        var vocabJson = Path.Combine(folder, "vocab.json");
+        var merges = Path.Combine(folder, "merges.txt");
+        if (File.Exists(vocabJson) && File.Exists(merges))
+        {
+            return new RobertaBpeTextTokenizer(File.ReadAllText(vocabJson), File.ReadAllText(merges));
+        }
+        if (File.Exists(vocabTxt))
+        {
+            return new WordPieceTextTokenizer(File.ReadAllText(vocabTxt), ReadLowerCase(folder));
+        }
+        throw new FileNotFoundException(
+            $"The checkpoint folder '{folder}' has no tokenizer: expected vocab.txt (WordPiece) or vocab.json + merges.txt (BPE).", vocabTxt);
+    }
+
+    private static bool ReadLowerCase(string folder)
+    {
+        var path = Path.Combine(folder, "tokenizer_config.json");
+        if (!File.Exists(path))
+        {
+            return true;
+        }
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+            return !doc.RootElement.TryGetProperty("do_lower_case", out var v) || v.ValueKind != System.Text.Json.JsonValueKind.False;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new FormatException($"'{path}' is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    private static string Cut(string? text, int budget)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return string.Empty;
+        }
+        long limit = (long)budget * MaxCharsPerToken;
+        return text.Length > limit ? text[..(int)limit] : text;
+    }
+
+    internal static void WriteText(BinaryWriter w, string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        w.Write(bytes.Length);
+        w.Write(bytes);
+    }
+
+    internal static string ReadText(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        if (n < 0 || n > 256 << 20)
+        {
+            throw new InvalidDataException($"Tokenizer data claims {n} bytes.");
+        }
+        var bytes = r.ReadBytes(n);
+        if (bytes.Length != n)
+        {
+            throw new EndOfStreamException("Tokenizer data is truncated.");
+        }
+        return Encoding.UTF8.GetString(bytes);
+    }
+}
