@@ -1,0 +1,67 @@
+using Microsoft.ML.Gwt.Trainers;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML;
+
+/// <summary>Adds <c>Gwt(...)</c> to <c>mlContext.MulticlassClassification.Trainers</c>.</summary>
+public static class GwtCatalog
+{
+    /// <summary>
+    /// Fine-tunes a transformer text classifier with GWT-compressed Adam. Same parameters, names and order as ML.NET's
+    /// <c>TextClassification</c> trainer (without <c>architecture</c>); the encoder is trained from scratch unless
+    /// <see cref="GwtTextClassificationTrainer.Options.PretrainedModelPath"/> is set through the options overload.
+    /// </summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">The label column (a key type). Default "Label".</param>
+    /// <param name="scoreColumnName">The output score column. Default "Score".</param>
+    /// <param name="outputColumnName">The output predicted-label column. Default "PredictedLabel".</param>
+    /// <param name="sentence1ColumnName">The first text column. Default "Sentence1".</param>
+    /// <param name="sentence2ColumnName">The optional second text column. Default null.</param>
+    /// <param name="batchSize">Examples per batch. Default 32.</param>
+    /// <param name="maxEpochs">Passes over the data. Default 10.</param>
+    /// <param name="validationSet">Data to validate on after each epoch. Default null.</param>
+    public static GwtTextClassificationTrainer Gwt(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string scoreColumnName = "Score", string outputColumnName = "PredictedLabel",
+        string sentence1ColumnName = "Sentence1", string? sentence2ColumnName = null, int batchSize = 32, int maxEpochs = 10,
+        IDataView? validationSet = null)
+    {
+        return catalog.Gwt(new GwtTextClassificationTrainer.Options
+        {
+            LabelColumnName = labelColumnName,
+            ScoreColumnName = scoreColumnName,
+            PredictedLabelColumnName = outputColumnName,
+            Sentence1ColumnName = sentence1ColumnName,
+            Sentence2ColumnName = sentence2ColumnName,
+            BatchSize = batchSize,
+            MaxEpochs = maxEpochs,
+            ValidationSet = validationSet,
+        });
+    }
+
+    /// <summary>Fine-tunes a transformer text classifier with GWT-compressed Adam, with all options.</summary>
+    public static GwtTextClassificationTrainer Gwt(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        GwtTextClassificationTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new GwtTextClassificationTrainer(GetEnvironment(catalog), options);
+    }
+
+    /// <summary>
+    /// Lets <c>mlContext.Model.Load</c> create GWT models in this context. Creating a GWT trainer does it already; call it
+    /// in a process that only loads models (ML.NET keeps third-party loaders per context).
+    /// </summary>
+    public static MLContext RegisterGwtComponents(this MLContext mlContext)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        MlNetInterop.RegisterLoaders(mlContext);
+        return mlContext;
+    }
+
+    private static IHostEnvironment GetEnvironment(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog)
+    {
+        // The catalog's environment is internal (IInternalCatalog.Environment); it is the MLContext that created it.
+        var internalCatalog = catalog.GetType().GetInterfaces().FirstOrDefault(i => i.Name == "IInternalCatalog");
+        return internalCatalog?.GetProperty("Environment")?.GetValue(catalog) as IHostEnvironment
+            ?? throw new InvalidOperationException("Could not reach the MLContext behind the trainers catalog.");
+    }
+}

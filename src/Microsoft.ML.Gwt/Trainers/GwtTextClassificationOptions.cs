@@ -1,0 +1,203 @@
+using Microsoft.ML.Gwt.Optim;
+using TorchSharp.Modules;
+
+namespace Microsoft.ML.Gwt.Trainers;
+
+/// <summary>The optimizer the trainer uses.</summary>
+public enum GwtOptimizerKind
+{
+    /// <summary>GWT-compressed Adam (<see cref="GwtAdam"/>): the encoder's Linear weights keep 1/2^l of Adam's state.</summary>
+    Gwt,
+
+    /// <summary>Plain AdamW (the same optimizer with no parameter compressed), for comparison.</summary>
+    AdamW,
+}
+
+/// <summary>Where training and scoring run.</summary>
+public enum GwtDevice
+{
+    /// <summary>CUDA when TorchSharp reports it (a CUDA backend package is referenced and a GPU is present), else CPU.</summary>
+    Auto,
+
+    /// <summary>CPU.</summary>
+    Cpu,
+
+    /// <summary>CUDA; an error when TorchSharp has no CUDA.</summary>
+    Cuda,
+}
+
+/// <summary>Encoder sizes for training from scratch (no checkpoint).</summary>
+public enum GwtModelSize
+{
+    /// <summary>2 layers × 128 hidden, 2 heads, 512 feed-forward.</summary>
+    Tiny,
+
+    /// <summary>4 layers × 256 hidden, 4 heads, 1024 feed-forward.</summary>
+    Small,
+
+    /// <summary>12 layers × 768 hidden (BERT-base shape).</summary>
+    Base,
+}
+
+/// <summary>What to do when a step's loss or gradients are not finite.</summary>
+public enum NonFiniteStepAction
+{
+    /// <summary>Skip the step (the optimizer state is untouched) and log a warning with the step number.</summary>
+    Skip,
+
+    /// <summary>Throw an <see cref="InvalidOperationException"/>.</summary>
+    Throw,
+}
+
+/// <summary>A progress report the trainer raises after each optimizer step and each validation.</summary>
+/// <param name="Epoch">Epoch (1-based).</param>
+/// <param name="Step">Optimizer steps taken so far.</param>
+/// <param name="TotalSteps">Optimizer steps the run will take.</param>
+/// <param name="Loss">Mean training loss over the last step's batch(es).</param>
+/// <param name="LearningRate">The learning rate of the step.</param>
+/// <param name="ExamplesPerSecond">Training throughput since the start of the epoch.</param>
+/// <param name="ValidationLoss">Validation loss, on validation reports only.</param>
+/// <param name="ValidationAccuracy">Validation accuracy over the whole validation set, on validation reports only.</param>
+public sealed record GwtTrainingProgress(int Epoch, long Step, long TotalSteps, double Loss, double LearningRate,
+    double ExamplesPerSecond, double? ValidationLoss = null, double? ValidationAccuracy = null);
+
+public sealed partial class GwtTextClassificationTrainer
+{
+    /// <summary>Options of <see cref="GwtTextClassificationTrainer"/>.</summary>
+    public sealed class Options
+    {
+        /// <summary>The label column: a key type (use <c>MapValueToKey</c> first). Default "Label".</summary>
+        public string LabelColumnName { get; set; } = "Label";
+
+        /// <summary>The output score column: a vector of class probabilities. Default "Score".</summary>
+        public string ScoreColumnName { get; set; } = "Score";
+
+        /// <summary>The output predicted-label column (a key with the label's values). Default "PredictedLabel".</summary>
+        public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+        /// <summary>The first text column. Default "Sentence1".</summary>
+        public string Sentence1ColumnName { get; set; } = "Sentence1";
+
+        /// <summary>The optional second text column for sentence-pair tasks. Default null.</summary>
+        public string? Sentence2ColumnName { get; set; }
+
+        /// <summary>Examples per batch. Default 32.</summary>
+        public int BatchSize { get; set; } = 32;
+
+        /// <summary>Passes over the training data. Default 10.</summary>
+        public int MaxEpochs { get; set; } = 10;
+
+        /// <summary>Data to measure accuracy and loss on after every epoch (all of it), and for early stopping.</summary>
+        public IDataView? ValidationSet { get; set; }
+
+        /// <summary>A local Hugging Face checkpoint folder (<c>config.json</c>, <c>model.safetensors</c>, tokenizer
+        /// files) to fine-tune. When null, an encoder of <see cref="ModelSize"/> is trained from scratch with a
+        /// vocabulary fitted to the training text.</summary>
+        public string? PretrainedModelPath { get; set; }
+
+        /// <summary>Encoder size when training from scratch. Default <see cref="GwtModelSize.Tiny"/>.</summary>
+        public GwtModelSize ModelSize { get; set; } = GwtModelSize.Tiny;
+
+        /// <summary>Largest vocabulary fitted from the training text when training from scratch. Default 8192.</summary>
+        public int MaxVocabularySize { get; set; } = 8192;
+
+        /// <summary>Tokens per example (longer text is truncated). Default 128.</summary>
+        public int MaxSequenceLength { get; set; } = 128;
+
+        /// <summary>Peak learning rate, reached after warm-up and decayed linearly to 0. Default 5e-5 when fine-tuning
+        /// a checkpoint and 5e-4 when training from scratch.</summary>
+        public double? LearningRate { get; set; }
+
+        /// <summary>Fraction of all steps spent warming the learning rate up linearly from 0. Default 0.1.</summary>
+        public double WarmupFraction { get; set; } = 0.1;
+
+        /// <summary>Decoupled weight decay of weight matrices (biases and LayerNorm get none). Default 0.01.</summary>
+        public double WeightDecay { get; set; } = 0.01;
+
+        /// <summary>The optimizer. Default <see cref="GwtOptimizerKind.Gwt"/>.</summary>
+        public GwtOptimizerKind Optimizer { get; set; } = GwtOptimizerKind.Gwt;
+
+        /// <summary>Haar levels of GWT: targeted Adam state shrinks 2^level-fold. Default 2.</summary>
+        public int GwtLevel { get; set; } = 2;
+
+        /// <summary>Scale of the GWT update. Default <see cref="GwtAdam.DefaultAlpha"/>.</summary>
+        public double GwtAlpha { get; set; } = GwtAdam.DefaultAlpha;
+
+        /// <summary>The Fira norm-growth limiter of the GWT reference. Default true.</summary>
+        public bool GwtNormGrowthLimiter { get; set; } = true;
+
+        /// <summary>Which parameters GWT compresses, by name and parameter. Default
+        /// <see cref="GwtTargets.EncoderLinearWeights"/> (attention and feed-forward weights). Not saved with the model.</summary>
+        public Func<string, Parameter, bool>? GwtTargetSelector { get; set; }
+
+        /// <summary>Clip the global gradient norm to this value; 0 disables. Default 1.</summary>
+        public double GradientClipNorm { get; set; } = 1.0;
+
+        /// <summary>Batches whose gradients are summed before each optimizer step. Default 1.</summary>
+        public int GradientAccumulationSteps { get; set; } = 1;
+
+        /// <summary>Device. Default <see cref="GwtDevice.Auto"/>.</summary>
+        public GwtDevice Device { get; set; } = GwtDevice.Auto;
+
+        /// <summary>Seed of weight initialization, shuffling and dropout. Default: drawn from the MLContext's seed.</summary>
+        public int? Seed { get; set; }
+
+        /// <summary>Stop when validation accuracy has not improved for this many epochs and keep the best epoch's
+        /// weights; 0 disables. Needs <see cref="ValidationSet"/>. Default 0.</summary>
+        public int EarlyStoppingPatience { get; set; }
+
+        /// <summary>A folder for resumable training: weights, optimizer state and position are written there every
+        /// <see cref="CheckpointEverySteps"/> steps and at each epoch end, and a run started with the same options resumes
+        /// from it. Default null (no checkpoints).</summary>
+        public string? CheckpointFolder { get; set; }
+
+        /// <summary>Optimizer steps between checkpoints; 0 writes only at epoch ends. Default 100.</summary>
+        public int CheckpointEverySteps { get; set; } = 100;
+
+        /// <summary>What to do with a non-finite loss or gradient. Default <see cref="NonFiniteStepAction.Skip"/>.</summary>
+        public NonFiniteStepAction NonFiniteStep { get; set; } = NonFiniteStepAction.Skip;
+
+        /// <summary>Rows scored per forward pass by the trained model. Default 64.</summary>
+        public int ScoringBatchSize { get; set; } = 64;
+
+        /// <summary>Log a training line every this many optimizer steps. Default 10.</summary>
+        public int LogEverySteps { get; set; } = 10;
+
+        /// <summary>Called after each optimizer step and each validation (progress bars, live plots). Not saved.</summary>
+        public Action<GwtTrainingProgress>? Progress { get; set; }
+
+        internal void Validate()
+        {
+            static void Check(bool ok, string name, object? value, string expected)
+            {
+                if (!ok)
+                {
+                    throw new ArgumentOutOfRangeException(name, value, $"{name} must be {expected}.");
+                }
+            }
+            Check(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "a column name");
+            Check(!string.IsNullOrWhiteSpace(Sentence1ColumnName), nameof(Sentence1ColumnName), Sentence1ColumnName, "a column name");
+            Check(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "a column name");
+            Check(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "a column name");
+            Check(BatchSize > 0, nameof(BatchSize), BatchSize, "> 0");
+            Check(MaxEpochs > 0, nameof(MaxEpochs), MaxEpochs, "> 0");
+            Check(MaxSequenceLength >= 4, nameof(MaxSequenceLength), MaxSequenceLength, ">= 4");
+            Check(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate, "a finite number > 0");
+            Check(WarmupFraction is >= 0 and < 1, nameof(WarmupFraction), WarmupFraction, "in [0, 1)");
+            Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, ">= 0");
+            Check(GwtLevel is >= 0 and <= 16, nameof(GwtLevel), GwtLevel, "in [0, 16]");
+            Check(GwtAlpha > 0 && double.IsFinite(GwtAlpha), nameof(GwtAlpha), GwtAlpha, "a finite number > 0");
+            Check(GradientClipNorm >= 0, nameof(GradientClipNorm), GradientClipNorm, ">= 0");
+            Check(GradientAccumulationSteps > 0, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "> 0");
+            Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, ">= 0");
+            Check(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
+            Check(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "> 0");
+            Check(MaxVocabularySize > 16, nameof(MaxVocabularySize), MaxVocabularySize, "> 16");
+            Check(LogEverySteps > 0, nameof(LogEverySteps), LogEverySteps, "> 0");
+            if (EarlyStoppingPatience > 0 && ValidationSet is null)
+            {
+                throw new ArgumentException($"{nameof(EarlyStoppingPatience)} needs a {nameof(ValidationSet)}.", nameof(EarlyStoppingPatience));
+            }
+        }
+    }
+}

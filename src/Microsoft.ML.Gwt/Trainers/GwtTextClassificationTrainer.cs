@@ -1,0 +1,207 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Gwt.Modeling;
+using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Gwt.Trainers;
+
+/// <summary>
+/// Fine-tunes (or trains from scratch) a BERT/RoBERTa-family text classifier with GWT-compressed Adam. Created by
+/// <c>mlContext.MulticlassClassification.Trainers.Gwt(...)</c>; <see cref="Fit"/> returns a
+/// <see cref="GwtTextClassificationTransformer"/> that adds a <c>Score</c> vector of class probabilities and a
+/// <c>PredictedLabel</c> key column.
+/// </summary>
+public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextClassificationTransformer>
+{
+    private readonly IHost _host;
+    private readonly Options _options;
+
+    internal GwtTextClassificationTrainer(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _host = env.Register(nameof(GwtTextClassificationTrainer));
+        _options = options;
+        MlNetInterop.RegisterLoaders(env);
+    }
+
+    /// <summary>The options this trainer was created with.</summary>
+    public Options TrainerOptions => _options;
+
+    /// <summary>Trains on <paramref name="input"/> and returns the scoring transformer.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or has the wrong type (the message names it).</exception>
+    /// <exception cref="ArgumentException">The data is empty or has a single class.</exception>
+    /// <exception cref="OperationCanceledException">The MLContext's execution was cancelled.</exception>
+    public GwtTextClassificationTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = _options;
+        var labelColumn = TextColumns.CheckLabel(input.Schema, o.LabelColumnName);
+        TextColumns.CheckText(input.Schema, o.Sentence1ColumnName, "text");
+        if (o.Sentence2ColumnName is not null)
+        {
+            TextColumns.CheckText(input.Schema, o.Sentence2ColumnName, "text");
+        }
+        int numClasses = (int)((KeyDataViewType)labelColumn.Type).Count;
+        var labelNames = TextColumns.LabelNames(labelColumn);
+
+        using var ch = _host.Start("Training");
+        var train = TextColumns.Read(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, skipMissingLabels: true, out long skipped);
+        if (skipped > 0)
+        {
+            ch.Warning(MessageSensitivity.None, $"Skipped {skipped} training row(s) whose label '{o.LabelColumnName}' is missing (a value the key mapping did not know).");
+        }
+        if (train.Count == 0)
+        {
+            throw new ArgumentException($"The training data has no rows with a label in column '{o.LabelColumnName}'.", nameof(input));
+        }
+        int distinct = train.Select(r => r.Label).Distinct().Count();
+        if (numClasses < 2 || distinct < 2)
+        {
+            throw new ArgumentException(
+                $"The label column '{o.LabelColumnName}' has {distinct} distinct value(s) in the training data; a classifier needs at least 2.", nameof(input));
+        }
+
+        List<TextExample>? validation = null;
+        if (o.ValidationSet is not null)
+        {
+            var vLabel = TextColumns.CheckLabel(o.ValidationSet.Schema, o.LabelColumnName);
+            TextColumns.CheckText(o.ValidationSet.Schema, o.Sentence1ColumnName, "text");
+            if (o.Sentence2ColumnName is not null)
+            {
+                TextColumns.CheckText(o.ValidationSet.Schema, o.Sentence2ColumnName, "text");
+            }
+            if (((KeyDataViewType)vLabel.Type).Count != (ulong)numClasses)
+            {
+                throw new ArgumentException($"The validation set's label column '{o.LabelColumnName}' has {((KeyDataViewType)vLabel.Type).Count} keys but the training data has {numClasses}; map both with the same MapValueToKey.", nameof(o.ValidationSet));
+            }
+            validation = TextColumns.Read(o.ValidationSet, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, skipMissingLabels: true, out long vSkipped);
+            if (vSkipped > 0)
+            {
+                ch.Warning(MessageSensitivity.None, $"Skipped {vSkipped} validation row(s) with a missing label.");
+            }
+        }
+
+        int seed = o.Seed ?? _host.Rand.Next();
+        var device = ResolveDevice(o.Device);
+        ch.Info(MessageSensitivity.None, $"GWT trainer: {train.Count} training rows, {numClasses} classes, device {device.type}, optimizer {o.Optimizer}" +
+                (o.Optimizer == GwtOptimizerKind.Gwt ? $" (level {o.GwtLevel}, alpha {o.GwtAlpha})" : "") + $", seed {seed}.");
+
+        var (config, tokenizer, weightsPath) = PrepareModel(train, o, ch);
+        torch.manual_seed(seed);
+        var model = new TextClassificationModel(config, numClasses);
+        if (weightsPath is not null)
+        {
+            var weights = SafeTensors.Load(weightsPath);
+            try
+            {
+                var report = CheckpointLoader.Load(model, weights, model.EncoderPrefix, weightsPath);
+                if (report.Missing.Count > 0)
+                {
+                    ch.Info(MessageSensitivity.None, $"Initialized from scratch (not in the checkpoint): {string.Join(", ", report.Missing)}.");
+                }
+                if (report.Unexpected.Count > 0)
+                {
+                    ch.Info(MessageSensitivity.None, $"Unused checkpoint tensors: {string.Join(", ", report.Unexpected)}.");
+                }
+            }
+            finally
+            {
+                foreach (var t in weights.Values)
+                {
+                    t.Dispose();
+                }
+            }
+        }
+        model.to(device);
+
+        var session = new TrainingSession(_host, ch, o, model, tokenizer, device, seed, train, validation);
+        var result = session.Run();
+        ch.Info(MessageSensitivity.None, $"Training done: {result.Steps} steps, optimizer state {result.OptimizerStateBytes / 1048576.0:F2} MB" +
+                (result.BestValidationAccuracy is double acc ? $", best validation accuracy {acc:P2}" : "") + ".");
+        model.eval();
+        return new GwtTextClassificationTransformer(_host, model, tokenizer, new GwtTextClassificationTransformer.Settings(
+            o.Sentence1ColumnName, o.Sentence2ColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.MaxSequenceLength,
+            o.ScoringBatchSize, labelNames), result);
+    }
+
+    /// <summary>Adds the score and predicted-label columns to an input schema shape.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var o = _options;
+        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
+        if (label.Name is null)
+        {
+            throw new ArgumentOutOfRangeException(o.LabelColumnName, $"Could not find label column '{o.LabelColumnName}'.");
+        }
+        if (!label.IsKey)
+        {
+            throw new ArgumentOutOfRangeException(o.LabelColumnName, $"Schema mismatch for label column '{o.LabelColumnName}': expected Key<UInt32>, got {label.ItemType}.");
+        }
+        foreach (var name in new[] { o.Sentence1ColumnName, o.Sentence2ColumnName }.OfType<string>())
+        {
+            var text = inputSchema.FirstOrDefault(c => c.Name == name);
+            if (text.Name is null)
+            {
+                throw new ArgumentOutOfRangeException(name, $"Could not find text column '{name}'.");
+            }
+            if (text.ItemType is not TextDataViewType || text.Kind != SchemaShape.Column.VectorKind.Scalar)
+            {
+                throw new ArgumentOutOfRangeException(name, $"Schema mismatch for text column '{name}': expected String, got {text.ItemType}.");
+            }
+        }
+        var columns = inputSchema.Where(c => c.Name != o.ScoreColumnName && c.Name != o.PredictedLabelColumnName).ToList();
+        bool hasKeyValues = label.Annotations.Any(a => a.Name == "KeyValues");
+        var textType = TextDataViewType.Instance;
+        SchemaShape.Column Annotation(string name, bool vector) =>
+            MlNetInterop.ShapeColumn(name, vector ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar, textType, isKey: false);
+        var kinds = new[] { Annotation("ScoreColumnKind", false), Annotation("ScoreValueKind", false) };
+        var scoreAnnotations = new SchemaShape(hasKeyValues ? kinds.Append(Annotation("SlotNames", true)) : kinds);
+        var labelAnnotations = new SchemaShape(hasKeyValues ? kinds.Append(Annotation("KeyValues", true)) : kinds);
+        columns.Add(MlNetInterop.ShapeColumn(o.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, isKey: false, scoreAnnotations));
+        columns.Add(MlNetInterop.ShapeColumn(o.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, isKey: true, labelAnnotations));
+        return new SchemaShape(columns);
+    }
+
+    internal static Device ResolveDevice(GwtDevice device) => device switch
+    {
+        GwtDevice.Cpu => torch.CPU,
+        GwtDevice.Cuda => torch.cuda.is_available() ? torch.CUDA
+            : throw new InvalidOperationException("Device is Cuda but TorchSharp reports no CUDA device; reference TorchSharp-cuda-linux (or -windows) and check the GPU driver."),
+        _ => torch.cuda.is_available() ? torch.CUDA : torch.CPU,
+    };
+
+    private static (TransformerConfig Config, TextTokenizer Tokenizer, string? WeightsPath) PrepareModel(List<TextExample> train, Options o, IChannel ch)
+    {
+        if (o.PretrainedModelPath is not null)
+        {
+            var config = CheckpointLoader.ReadConfig(o.PretrainedModelPath);
+            var tokenizer = TextTokenizer.FromPretrained(o.PretrainedModelPath, config);
+            if (tokenizer.VocabSize > config.VocabSize)
+            {
+                throw new FormatException($"'{o.PretrainedModelPath}': the tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {config.VocabSize}.");
+            }
+            if (o.MaxSequenceLength > config.MaxSequenceLength)
+            {
+                throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
+                    $"The checkpoint's position table allows {config.MaxSequenceLength} tokens.");
+            }
+            ch.Info(MessageSensitivity.None, $"Fine-tuning '{o.PretrainedModelPath}' ({config.ModelType}, {config.NumHiddenLayers} layers × {config.HiddenSize}).");
+            return (config, tokenizer, CheckpointLoader.WeightsPath(o.PretrainedModelPath));
+        }
+        var fitted = FittedTiktokenTokenizer.Fit(train.SelectMany(r => new[] { r.First, r.Second }), o.MaxVocabularySize);
+        var cfg = o.ModelSize switch
+        {
+            GwtModelSize.Small => TransformerConfig.Small(fitted.VocabSize),
+            GwtModelSize.Base => TransformerConfig.Base(fitted.VocabSize),
+            _ => TransformerConfig.Tiny(fitted.VocabSize),
+        };
+        cfg.MaxPositionEmbeddings = Math.Max(o.MaxSequenceLength, 16);
+        ch.Info(MessageSensitivity.None, $"Training a {o.ModelSize} encoder from scratch ({cfg.NumHiddenLayers} layers × {cfg.HiddenSize}, vocabulary of {fitted.VocabSize} fitted to the training text).");
+        return (cfg, fitted, null);
+    }
+}

@@ -1,0 +1,137 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.Gwt.Trainers;
+
+/// <summary>
+/// The bridge to ML.NET's model persistence. ML.NET 5 keeps <c>ModelSaveContext</c>'s writers, <c>ModelLoadContext</c>,
+/// <c>VersionInfo</c> and <c>LoadableClass</c> internal (only its own assemblies use them), so a third-party transformer
+/// reaches them through reflection, pinned to the ML.NET version this package references and covered by tests.
+/// </summary>
+internal static class MlNetInterop
+{
+    private static readonly Assembly Core = typeof(ModelSaveContext).Assembly;
+    private static readonly Type VersionInfoType = Core.GetType("Microsoft.ML.VersionInfo", throwOnError: true)!;
+    private static readonly Type LoadContextType = Core.GetType("Microsoft.ML.ModelLoadContext", throwOnError: true)!;
+    private static readonly ConditionalWeakTable<ComponentCatalog, object> Registered = new();
+
+    /// <summary>Registers our transformer's loader in <paramref name="env"/>'s component catalog (once per catalog), so
+    /// that <c>mlContext.Model.Load</c> can create it.</summary>
+    public static void RegisterLoaders(IHostEnvironment env)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var catalog = env.ComponentCatalog;
+        lock (Registered)
+        {
+            if (Registered.TryGetValue(catalog, out _))
+            {
+                return;
+            }
+            var attrType = Core.GetType("Microsoft.ML.LoadableClassAttribute", throwOnError: true)!;
+            var sigType = Core.GetType("Microsoft.ML.SignatureLoadModel", throwOnError: true)!;
+            var attr = Activator.CreateInstance(attrType, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, null,
+                new object[]
+                {
+                    typeof(GwtTextClassificationTransformer), typeof(GwtTextClassificationTransformer), sigType,
+                    "GWT text classification", new[] { GwtTextClassificationTransformer.LoaderSignature },
+                }, null)!;
+            var infoType = typeof(ComponentCatalog).GetNestedType("LoadableClassInfo", BindingFlags.Public | BindingFlags.NonPublic)!;
+            var create = typeof(GwtTextClassificationTransformer).GetMethod(nameof(GwtTextClassificationTransformer.CreateFromModelContext),
+                BindingFlags.Static | BindingFlags.NonPublic)!;
+            var info = infoType.GetConstructors(BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Public)
+                .Single(c => c.GetParameters().Length == 5)
+                .Invoke(new[] { attr, null, null, create, (object)true });
+            var loadNames = (string[])attrType.GetProperty("LoadNames", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(attr)!;
+            typeof(ComponentCatalog).GetMethod("AddClass", BindingFlags.NonPublic | BindingFlags.Instance)!
+                .Invoke(catalog, new[] { info, loadNames, (object)false });
+            Registered.Add(catalog, new object());
+        }
+    }
+
+    /// <summary>Starts a model entry: <c>ctx.CheckAtModel(); ctx.SetVersionInfo(...)</c>; returns <c>ctx.Writer</c>.</summary>
+    public static BinaryWriter BeginSave(ModelSaveContext ctx, string modelSignature, uint version, string loaderSignature)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        Invoke(ctx, "CheckAtModel");
+        Invoke(ctx, "SetVersionInfo", CreateVersionInfo(modelSignature, version, loaderSignature));
+        return (BinaryWriter)Member(ctx, "Writer");
+    }
+
+    /// <summary><c>ctx.SaveBinaryStream(name, action)</c>: a named stream inside the model file.</summary>
+    public static void SaveBinaryStream(ModelSaveContext ctx, string name, Action<BinaryWriter> action) =>
+        Invoke(ctx, "SaveBinaryStream", name, action);
+
+    /// <summary>Checks the entry's version header and returns <c>ctx.Reader</c>.</summary>
+    public static BinaryReader BeginLoad(object ctx, string modelSignature, uint version, string loaderSignature)
+    {
+        if (ctx is null || !LoadContextType.IsInstanceOfType(ctx))
+        {
+            throw new ArgumentException("Expected ML.NET's ModelLoadContext.", nameof(ctx));
+        }
+        Invoke(ctx, "CheckAtModel", CreateVersionInfo(modelSignature, version, loaderSignature));
+        return (BinaryReader)Member(ctx, "Reader");
+    }
+
+    /// <summary><c>ctx.TryLoadBinaryStream(name, action)</c>.</summary>
+    public static bool TryLoadBinaryStream(object ctx, string name, Action<BinaryReader> action) =>
+        (bool)Invoke(ctx, "TryLoadBinaryStream", name, action)!;
+
+    /// <summary>Whether <c>mlContext.CancelExecution()</c> was called on the environment behind <paramref name="host"/>.</summary>
+    public static void ThrowIfCancelled(IHost host)
+    {
+        var property = host.GetType().GetProperty("IsCanceled", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance);
+        if (property?.GetValue(host) is true)
+        {
+            throw new OperationCanceledException("Operation was cancelled (mlContext.CancelExecution()).");
+        }
+    }
+
+    /// <summary><c>new SchemaShape.Column(name, kind, itemType, isKey)</c> (the constructor is internal).</summary>
+    public static SchemaShape.Column ShapeColumn(string name, SchemaShape.Column.VectorKind kind, Microsoft.ML.Data.DataViewType itemType, bool isKey,
+        SchemaShape? annotations = null)
+    {
+        var ctor = typeof(SchemaShape.Column).GetConstructors(BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.Instance)
+            .OrderByDescending(c => c.GetParameters().Length).First();
+        var args = new object?[ctor.GetParameters().Length];
+        args[0] = name;
+        args[1] = kind;
+        args[2] = itemType;
+        args[3] = isKey;
+        if (args.Length > 4)
+        {
+            args[4] = annotations;
+        }
+        return (SchemaShape.Column)ctor.Invoke(args);
+    }
+
+    private static object CreateVersionInfo(string modelSignature, uint version, string loaderSignature) =>
+        Activator.CreateInstance(VersionInfoType, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, null,
+            new object[] { modelSignature, version, version, version, loaderSignature, typeof(MlNetInterop).Assembly.FullName! }, null)!;
+
+    private static object? Invoke(object target, string name, params object[] args)
+    {
+        var types = args.Select(a => a.GetType()).ToArray();
+        var method = target.GetType().GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance)
+            .FirstOrDefault(m => m.Name == name && m.GetParameters().Length == args.Length &&
+                m.GetParameters().Zip(types).All(p => p.First.ParameterType.IsAssignableFrom(p.Second)))
+            ?? throw new MissingMethodException(target.GetType().FullName, name);
+        try
+        {
+            return method.Invoke(target, args);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
+            throw;
+        }
+    }
+
+    private static object Member(object target, string name)
+    {
+        const BindingFlags flags = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
+        var t = target.GetType();
+        return t.GetField(name, flags)?.GetValue(target) ?? t.GetProperty(name, flags)?.GetValue(target)
+            ?? throw new MissingMemberException(t.FullName, name);
+    }
+}

@@ -1,0 +1,91 @@
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML.Gwt.Trainers;
+
+/// <summary>One labelled (or unlabelled) example read from an <see cref="IDataView"/>.</summary>
+internal readonly record struct TextExample(string First, string? Second, int Label);
+
+/// <summary>Schema checks and row reading shared by training, validation and scoring.</summary>
+internal static class TextColumns
+{
+    public static DataViewSchema.Column Find(DataViewSchema schema, string name, string role)
+    {
+        var column = schema.GetColumnOrNull(name);
+        if (column is null)
+        {
+            throw new ArgumentOutOfRangeException(name, $"Could not find {role} column '{name}'. The data has: {string.Join(", ", schema.Select(c => c.Name))}.");
+        }
+        return column.Value;
+    }
+
+    public static DataViewSchema.Column CheckText(DataViewSchema schema, string name, string role)
+    {
+        var column = Find(schema, name, role);
+        if (column.Type is not TextDataViewType)
+        {
+            throw new ArgumentOutOfRangeException(name, $"Schema mismatch for {role} column '{name}': expected String, got {column.Type}.");
+        }
+        return column;
+    }
+
+    public static DataViewSchema.Column CheckLabel(DataViewSchema schema, string name)
+    {
+        var column = Find(schema, name, "label");
+        if (column.Type is not KeyDataViewType key || key.RawType != typeof(uint))
+        {
+            throw new ArgumentOutOfRangeException(name,
+                $"Schema mismatch for label column '{name}': expected Key<UInt32>, got {column.Type}. Map it with mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") first.");
+        }
+        return column;
+    }
+
+    /// <summary>The label's key values as strings (from the KeyValues annotation), or null when it has none.</summary>
+    public static string[]? LabelNames(DataViewSchema.Column label)
+    {
+        var kv = label.Annotations.Schema.GetColumnOrNull("KeyValues");
+        if (kv is null || kv.Value.Type is not VectorDataViewType { ItemType: TextDataViewType })
+        {
+            return null;
+        }
+        VBuffer<ReadOnlyMemory<char>> values = default;
+        label.Annotations.GetValue("KeyValues", ref values);
+        return values.DenseValues().Select(v => v.ToString()).ToArray();
+    }
+
+    /// <summary>Reads all rows. Rows whose label is missing (key 0) are skipped and counted when
+    /// <paramref name="skipMissingLabels"/> is true; with no label column every label is -1.</summary>
+    public static List<TextExample> Read(IDataView data, string? labelName, string first, string? second, bool skipMissingLabels, out long skipped)
+    {
+        var schema = data.Schema;
+        var cols = new List<DataViewSchema.Column> { schema[first] };
+        if (second is not null)
+        {
+            cols.Add(schema[second]);
+        }
+        if (labelName is not null)
+        {
+            cols.Add(schema[labelName]);
+        }
+        var rows = new List<TextExample>();
+        skipped = 0;
+        using var cursor = data.GetRowCursor(cols);
+        var g1 = cursor.GetGetter<ReadOnlyMemory<char>>(schema[first]);
+        var g2 = second is null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(schema[second]);
+        var gl = labelName is null ? null : cursor.GetGetter<uint>(schema[labelName]);
+        ReadOnlyMemory<char> a = default, b = default;
+        uint label = 0;
+        while (cursor.MoveNext())
+        {
+            g1(ref a);
+            g2?.Invoke(ref b);
+            gl?.Invoke(ref label);
+            if (gl is not null && label == 0 && skipMissingLabels)
+            {
+                skipped++;
+                continue;
+            }
+            rows.Add(new TextExample(a.ToString(), g2 is null ? null : b.ToString(), gl is null ? -1 : (int)label - 1));
+        }
+        return rows;
+    }
+}
