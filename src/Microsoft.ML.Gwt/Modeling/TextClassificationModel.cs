@@ -12,6 +12,11 @@ namespace Microsoft.ML.Gwt.Modeling;
 /// </summary>
 public sealed class TextClassificationModel : nn.Module
 {
+    /// <summary>Children are registered explicitly under Hugging Face names; TorchSharp's field scan would add them twice.</summary>
+    protected override void RegisterComponents()
+    {
+    }
+
     private readonly Dropout _dropout;
     private readonly Linear _classifier;
     private readonly Linear? _headDense;

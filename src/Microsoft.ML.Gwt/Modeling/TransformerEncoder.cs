@@ -12,6 +12,11 @@ namespace Microsoft.ML.Gwt.Modeling;
 /// </summary>
 public sealed class TransformerEncoder : nn.Module
 {
+    /// <summary>Children are registered explicitly under Hugging Face names; TorchSharp's field scan would add them twice.</summary>
+    protected override void RegisterComponents()
+    {
+    }
+
     private readonly Embeddings _embeddings;
     private readonly ModuleList<EncoderLayer> _layers;
     private readonly Linear? _pooler;
@@ -133,6 +138,11 @@ public sealed class TransformerEncoder : nn.Module
     /// <summary>A module that only names its children.</summary>
     internal sealed class Container : nn.Module
     {
+        /// <summary>Children are registered explicitly under Hugging Face names; TorchSharp's field scan would add them twice.</summary>
+        protected override void RegisterComponents()
+        {
+        }
+
         public Container() : base("Container")
         {
         }
@@ -142,6 +152,11 @@ public sealed class TransformerEncoder : nn.Module
 
     private sealed class Embeddings : nn.Module
     {
+        /// <summary>Children are registered explicitly under Hugging Face names; TorchSharp's field scan would add them twice.</summary>
+        protected override void RegisterComponents()
+        {
+        }
+
         private readonly Embedding _word, _position, _tokenType;
         private readonly LayerNorm _norm;
         private readonly Dropout _dropout;
@@ -173,6 +188,11 @@ public sealed class TransformerEncoder : nn.Module
 
     private sealed class EncoderLayer : nn.Module
     {
+        /// <summary>Children are registered explicitly under Hugging Face names; TorchSharp's field scan would add them twice.</summary>
+        protected override void RegisterComponents()
+        {
+        }
+
         private readonly Linear _query, _key, _value, _attnOut, _intermediate, _output;
         private readonly LayerNorm _attnNorm, _outNorm;
         private readonly Dropout _attnDropout, _hiddenDropout;

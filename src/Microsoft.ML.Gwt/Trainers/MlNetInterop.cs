@@ -30,12 +30,15 @@ internal static class MlNetInterop
             }
             var attrType = Core.GetType("Microsoft.ML.LoadableClassAttribute", throwOnError: true)!;
             var sigType = Core.GetType("Microsoft.ML.SignatureLoadModel", throwOnError: true)!;
-            var attr = Activator.CreateInstance(attrType, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, null,
-                new object[]
-                {
-                    typeof(GwtTextClassificationTransformer), typeof(GwtTextClassificationTransformer), sigType,
-                    "GWT text classification", new[] { GwtTextClassificationTransformer.LoaderSignature },
-                }, null)!;
+            // LoadableClassAttribute(Type instType, Type argType, Type sigType, string userName, params string[] loadNames)
+            var attrCtor = attrType.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, null,
+                new[] { typeof(Type), typeof(Type), typeof(Type), typeof(string), typeof(string[]) }, null)
+                ?? throw new MissingMethodException(attrType.FullName, ".ctor");
+            var attr = attrCtor.Invoke(new object?[]
+            {
+                typeof(GwtTextClassificationTransformer), null, sigType, "GWT text classification",
+                new[] { GwtTextClassificationTransformer.LoaderSignature },
+            });
             var infoType = typeof(ComponentCatalog).GetNestedType("LoadableClassInfo", BindingFlags.Public | BindingFlags.NonPublic)!;
             var create = typeof(GwtTextClassificationTransformer).GetMethod(nameof(GwtTextClassificationTransformer.CreateFromModelContext),
                 BindingFlags.Static | BindingFlags.NonPublic)!;
@@ -107,7 +110,7 @@ internal static class MlNetInterop
 
     private static object CreateVersionInfo(string modelSignature, uint version, string loaderSignature) =>
         Activator.CreateInstance(VersionInfoType, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, null,
-            new object[] { modelSignature, version, version, version, loaderSignature, typeof(MlNetInterop).Assembly.FullName! }, null)!;
+            new object?[] { modelSignature, version, version, version, typeof(MlNetInterop).Assembly.FullName!, loaderSignature, null }, null)!;
 
     private static object? Invoke(object target, string name, params object[] args)
     {

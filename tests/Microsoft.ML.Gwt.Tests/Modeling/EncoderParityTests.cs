@@ -54,3 +54,26 @@ public sealed class EncoderParityTests
         CollectionAssert.AreEqual(new long[] { 3, 8, 32 }, hidden.shape);
     }
 }
+
+[TestClass]
+public sealed class ModelLayoutTests
+{
+    [TestMethod]
+    [DataRow("bert")]
+    [DataRow("roberta")]
+    public void ParametersAppearOnceUnderHuggingFaceNames(string type)
+    {
+        var config = TransformerConfig.Tiny(100);
+        config.ModelType = type;
+        config.PadTokenId = 1;
+        using var model = new TextClassificationModel(config, 3);
+        var names = model.named_parameters().Select(p => p.name).ToList();
+        Assert.HasCount(names.Distinct().Count(), names, "no parameter is listed twice");
+        Assert.AreEqual(model.parameters().Count(), model.parameters().Select(p => p.Handle).Distinct().Count());
+        Assert.IsTrue(names.All(n => !n.Contains("._", StringComparison.Ordinal)), string.Join(", ", names.Where(n => n.Contains("._"))));
+        CollectionAssert.Contains(names, $"{type}.encoder.layer.1.attention.self.query.weight");
+        CollectionAssert.Contains(names, $"{type}.embeddings.LayerNorm.weight");
+        CollectionAssert.Contains(names, type == "bert" ? "classifier.weight" : "classifier.out_proj.weight");
+        Assert.AreEqual(model.named_parameters().Count(), model.state_dict().Count);
+    }
+}
