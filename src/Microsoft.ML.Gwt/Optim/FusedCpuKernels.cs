@@ -129,6 +129,10 @@ internal static unsafe class FusedCpuKernels
         /// <summary>Updates the moments of items [start, end) and returns the squared norm of their normalized approximation.</summary>
         public readonly double UpdateMoments(long start, long end)
         {
+            if (Inner == 1)
+            {
+                return Rows(start, end, RowMode.Moments);
+            }
             double sumSq = 0;
             for (long item = start; item < end; item++)
             {
@@ -153,6 +157,11 @@ internal static unsafe class FusedCpuKernels
         /// <summary>Applies the update to items [start, end), optionally updating the moments first.</summary>
         public readonly void Apply(long start, long end, bool updateMoments)
         {
+            if (Inner == 1)
+            {
+                Rows(start, end, updateMoments ? RowMode.MomentsAndApply : RowMode.Apply);
+                return;
+            }
             for (long item = start; item < end; item++)
             {
                 long row = item / Blocks, blk = item % Blocks;
@@ -185,6 +194,183 @@ internal static unsafe class FusedCpuKernels
                             P[e] = P[e] * Decay - c * (G[e] + shift);
                         }
                     }
+                }
+            }
+        }
+
+        private enum RowMode
+        {
+            Moments,
+            Apply,
+            MomentsAndApply,
+        }
+
+        private const int ChunkBlocks = 256;
+
+        /// <summary>The contiguous case (the transform runs along rows): items [start, end) are consecutive blocks of
+        /// consecutive rows. Per chunk of blocks: block sums, then moments and per-block coefficients 8 blocks at a time,
+        /// then the element update with each block's coefficient expanded across its 2^l elements.</summary>
+        private readonly double Rows(long start, long end, RowMode mode)
+        {
+            Span<float> sums = stackalloc float[ChunkBlocks];
+            Span<float> coef = stackalloc float[ChunkBlocks + 8];
+            Span<float> shift = stackalloc float[ChunkBlocks + 8];
+            double sumSq = 0;
+            long item = start;
+            while (item < end)
+            {
+                long row = item / Blocks, first = item % Blocks;
+                int count = (int)Math.Min(Math.Min(ChunkBlocks, Blocks - first), end - item);
+                float* g = G + row * N;
+                float* p = P + row * N;
+                float* m = M + item;
+                float* v = V + item;
+                int block = 1 << Level;
+                // Block sums; only the row's last block can be partial (zero padding).
+                for (int j = 0; j < count; j++)
+                {
+                    long lo = (first + j) << Level;
+                    float* x = g + lo;
+                    int len = (int)Math.Min(block, N - lo);
+                    float s = 0;
+                    if (len == 4)
+                    {
+                        s = x[0] + x[1] + (x[2] + x[3]);
+                    }
+                    else if (len == 8 && Vector256.IsHardwareAccelerated)
+                    {
+                        s = Vector256.Sum(Vector256.Load(x));
+                    }
+                    else
+                    {
+                        for (int i = 0; i < len; i++)
+                        {
+                            s += x[i];
+                        }
+                    }
+                    sums[j] = s;
+                }
+                sumSq += Coefficients(sums[..count], m, v, coef, shift, mode != RowMode.Apply, mode == RowMode.Moments);
+                if (mode != RowMode.Moments)
+                {
+                    long lo = first << Level;
+                    long hi = Math.Min(N, (first + count) << Level);
+                    ApplyExpanded(p + lo, g + lo, (int)(hi - lo), coef, shift, Level, Decay);
+                }
+                item += count;
+            }
+            return sumSq;
+        }
+
+        /// <summary>Moments (optional) and, per block, coef = Coefficient/den and shift = m̂·2^(-l/2) - S/2^l; or, for
+        /// the limiter's first pass, the squared norm of m̂/den.</summary>
+        private readonly double Coefficients(ReadOnlySpan<float> sums, float* m, float* v, Span<float> coef, Span<float> shift,
+            bool updateMoments, bool normOnly)
+        {
+            int j = 0, n = sums.Length;
+            double sumSq = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var b1 = Vector256.Create(B1); var b2 = Vector256.Create(B2); var c1 = Vector256.Create(C1); var c2 = Vector256.Create(C2);
+                var approx = Vector256.Create(ApproxScale); var invBc1 = Vector256.Create(InvBc1); var invSqrtBc2 = Vector256.Create(InvSqrtBc2);
+                var eps = Vector256.Create(Eps); var coefficient = Vector256.Create(Coefficient); var invBlock = Vector256.Create(InvBlock);
+                fixed (float* sp = sums)
+                fixed (float* cp = coef)
+                fixed (float* hp = shift)
+                {
+                    for (; j + 8 <= n; j += 8)
+                    {
+                        var s = Vector256.Load(sp + j);
+                        var mi = Vector256.Load(m + j);
+                        var vi = Vector256.Load(v + j);
+                        if (updateMoments)
+                        {
+                            var a = s * approx;
+                            mi = b1 * mi + c1 * a;
+                            vi = b2 * vi + c2 * a * a;
+                            mi.Store(m + j);
+                            vi.Store(v + j);
+                        }
+                        var den = Vector256.Sqrt(vi) * invSqrtBc2 + eps;
+                        var mhat = mi * invBc1;
+                        if (normOnly)
+                        {
+                            var na = mhat / den;
+                            sumSq += Vector256.Sum(Vector256.WidenLower(na) * Vector256.WidenLower(na) + Vector256.WidenUpper(na) * Vector256.WidenUpper(na));
+                        }
+                        else
+                        {
+                            (coefficient / den).Store(cp + j);
+                            (mhat * approx - s * invBlock).Store(hp + j);
+                        }
+                    }
+                }
+            }
+            for (; j < n; j++)
+            {
+                float mi = m[j], vi = v[j];
+                if (updateMoments)
+                {
+                    float a = sums[j] * ApproxScale;
+                    mi = B1 * mi + C1 * a;
+                    vi = B2 * vi + C2 * a * a;
+                    m[j] = mi;
+                    v[j] = vi;
+                }
+                float den = MathF.Sqrt(vi) * InvSqrtBc2 + Eps;
+                float mhat = mi * InvBc1;
+                if (normOnly)
+                {
+                    double na = mhat / den;
+                    sumSq += na * na;
+                }
+                else
+                {
+                    coef[j] = Coefficient / den;
+                    shift[j] = mhat * ApproxScale - sums[j] * InvBlock;
+                }
+            }
+            return sumSq;
+        }
+
+        /// <summary>p[i] = p[i]·decay - coef[k]·(g[i] + shift[k]) for k = i >> level, over <paramref name="count"/> elements.</summary>
+        private static void ApplyExpanded(float* p, float* g, int count, Span<float> coef, Span<float> shift, int level, float decay)
+        {
+            int i = 0;
+            fixed (float* cp = coef)
+            fixed (float* hp = shift)
+            {
+                if (Vector256.IsHardwareAccelerated && level <= 3)
+                {
+                    var vd = Vector256.Create(decay);
+                    // Element e of an 8-wide vector starting at element i (a multiple of 8) belongs to block (i >> level) + (e >> level).
+                    var idx = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) >> level;
+                    for (; i + 8 <= count; i += 8)
+                    {
+                        int k = i >> level;
+                        var c = Vector256.Shuffle(Vector256.Load(cp + k), idx);
+                        var h = Vector256.Shuffle(Vector256.Load(hp + k), idx);
+                        (Vector256.Load(p + i) * vd - c * (Vector256.Load(g + i) + h)).Store(p + i);
+                    }
+                }
+                else if (Vector256.IsHardwareAccelerated)
+                {
+                    var vd = Vector256.Create(decay);
+                    int block = 1 << level;
+                    for (; i + block <= count; i += block)
+                    {
+                        var c = Vector256.Create(cp[i >> level]);
+                        var h = Vector256.Create(hp[i >> level]);
+                        for (int e = 0; e < block; e += 8)
+                        {
+                            (Vector256.Load(p + i + e) * vd - c * (Vector256.Load(g + i + e) + h)).Store(p + i + e);
+                        }
+                    }
+                }
+                for (; i < count; i++)
+                {
+                    int k = i >> level;
+                    p[i] = p[i] * decay - cp[k] * (g[i] + hp[k]);
                 }
             }
         }

@@ -46,6 +46,9 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
     /// <summary>The label values in key order, when the training label had them.</summary>
     public IReadOnlyList<string>? LabelNames => Options.LabelNames;
 
+    /// <summary>The underlying TorchSharp module (encoder and classification head), in evaluation mode.</summary>
+    public TextClassificationModel Model => _model;
+
     /// <summary>The encoder's configuration.</summary>
     public TransformerConfig Config => _model.Encoder.Config;
 

@@ -63,6 +63,9 @@ internal sealed class TrainingSession
     /// <summary>Test hook: a step number for which the loss is made NaN.</summary>
     internal static Func<long, bool>? PoisonStep { get; set; }
 
+    /// <summary>Test hook: called after every optimizer step (taken or skipped) with the optimizer.</summary>
+    internal static Action<long, GwtAdam>? AfterStep { get; set; }
+
     public TrainingSession(IHost host, IChannel ch, GwtTextClassificationTrainer.Options options, TextClassificationModel model,
         TextTokenizer tokenizer, Device device, int seed, List<TextExample> train, List<TextExample>? validation)
     {
@@ -165,6 +168,7 @@ internal sealed class TrainingSession
                     }
                     optimizer.zero_grad();
                 }
+                AfterStep?.Invoke(step, optimizer);
                 trainSeconds += clock.Elapsed.TotalSeconds;
                 int batchRows = Math.Min(_train.Count, (batch + micro) * o.BatchSize) - batch * o.BatchSize;
                 double meanLoss = stepLoss / Math.Max(1, batchRows);

@@ -1,0 +1,326 @@
+// Trains the same text classifier twice, with GWT-compressed Adam and with AdamW (same seed, data and order), on the
+// SpamAssassin-derived dataset shipped in data/spamassassin, and compares them: a table, a loss plot and result files.
+// Each optimizer runs in its own child process so that peak memory is measured cleanly.
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Gwt;
+using Microsoft.ML.Gwt.Trainers;
+using Spectre.Console;
+
+var settings = SampleSettings.Parse(args);
+if (settings.Child is { } childKind)
+{
+    var result = Runner.Run(settings, childKind);
+    AtomicFile.WriteAllText(settings.ResultPath!, JsonSerializer.Serialize(result));
+    return 0;
+}
+
+Directory.CreateDirectory(settings.Output);
+AnsiConsole.MarkupLine($"[bold]Microsoft.ML.Gwt sample[/]: {Markup.Escape(settings.Describe())}");
+var results = new List<RunResult>();
+foreach (var kind in new[] { GwtOptimizerKind.Gwt, GwtOptimizerKind.AdamW })
+{
+    AnsiConsole.MarkupLine($"\n[bold]Training with {kind}[/]");
+    var resultPath = Path.Combine(settings.Output, $"run-{kind}.json".ToLowerInvariant());
+    var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+    if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
+    {
+        psi.ArgumentList.Add(typeof(Runner).Assembly.Location);
+    }
+    foreach (var a in args)
+    {
+        psi.ArgumentList.Add(a);
+    }
+    psi.ArgumentList.Add("--child");
+    psi.ArgumentList.Add(kind.ToString());
+    psi.ArgumentList.Add("--result");
+    psi.ArgumentList.Add(resultPath);
+    using var child = Process.Start(psi)!;
+    child.WaitForExit();
+    if (child.ExitCode != 0)
+    {
+        AnsiConsole.MarkupLine($"[red]The {kind} run failed (exit code {child.ExitCode}).[/]");
+        return child.ExitCode;
+    }
+    results.Add(JsonSerializer.Deserialize<RunResult>(File.ReadAllText(resultPath))!);
+}
+
+Report.Print(results, settings);
+Report.Write(results, settings);
+AnsiConsole.MarkupLine($"\nResults, loss plot and per-run files are in [bold]{Markup.Escape(Path.GetFullPath(settings.Output))}[/]");
+return 0;
+
+/// <summary>Command-line settings of the sample.</summary>
+internal sealed record SampleSettings
+{
+    public string Data { get; init; } = Path.Combine(AppContext.BaseDirectory, "data", "spamassassin.tsv.gz");
+    public string Output { get; init; } = "output";
+    public string? Pretrained { get; init; }
+    public GwtModelSize ModelSize { get; init; } = GwtModelSize.Tiny;
+    public int Epochs { get; init; } = 3;
+    public int BatchSize { get; init; } = 32;
+    public int MaxTokens { get; init; } = 128;
+    public int? TrainRows { get; init; }
+    public double? LearningRate { get; init; }
+    public int Level { get; init; } = 2;
+    public double? Alpha { get; init; }
+    public int Seed { get; init; } = 42;
+    public GwtOptimizerKind? Child { get; init; }
+    public string? ResultPath { get; init; }
+
+    public string Describe() =>
+        $"data {Path.GetFileName(Data)}, {(Pretrained is null ? $"{ModelSize} encoder from scratch" : $"checkpoint {Pretrained}")}, " +
+        $"{Epochs} epochs, batch {BatchSize}, {MaxTokens} tokens, GWT level {Level}, seed {Seed}" + (TrainRows is int n ? $", {n} training rows" : "");
+
+    public static SampleSettings Parse(string[] args)
+    {
+        var s = new SampleSettings();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            s = args[i] switch
+            {
+                "--data" => s with { Data = Next() },
+                "--output" => s with { Output = Next() },
+                "--pretrained" => s with { Pretrained = Next() },
+                "--model-size" => s with { ModelSize = Enum.Parse<GwtModelSize>(Next(), ignoreCase: true) },
+                "--epochs" => s with { Epochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--batch-size" => s with { BatchSize = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--max-tokens" => s with { MaxTokens = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--train-rows" => s with { TrainRows = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--lr" => s with { LearningRate = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--level" => s with { Level = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--alpha" => s with { Alpha = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--seed" => s with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--child" => s with { Child = Enum.Parse<GwtOptimizerKind>(Next()) },
+                "--result" => s with { ResultPath = Next() },
+                "--help" or "-h" => throw new ArgumentException(Usage),
+                _ => throw new ArgumentException($"Unknown option '{args[i]}'.\n{Usage}"),
+            };
+        }
+        return s;
+    }
+
+    private const string Usage = """
+        dotnet run --project samples/TextClassification -c Release -- [options]
+          --data PATH          TSV(.gz) with a header holding Label and Text (and optionally Split = train/validation/test)
+          --pretrained FOLDER  fine-tune a local Hugging Face checkpoint (config.json, model.safetensors, tokenizer files)
+          --model-size S       tiny | small | base, when training from scratch (default tiny)
+          --epochs N           (default 3)   --batch-size N (default 32)   --max-tokens N (default 128)
+          --train-rows N       use only the first N training rows   --lr X   --level L (default 2)   --alpha X
+          --seed N             (default 42)  --output FOLDER (default output)
+        """;
+}
+
+/// <summary>An email row.</summary>
+internal sealed class EmailRow
+{
+    public string Label { get; set; } = "";
+    public string Text { get; set; } = "";
+}
+
+/// <summary>What one run measured.</summary>
+internal sealed record RunResult(string Optimizer, double Accuracy, double MacroF1, double LogLoss, double StateMegabytes,
+    double PeakMemoryMegabytes, double TrainSeconds, double ExamplesPerSecond, long Steps, int StepsPerEpoch,
+    double[] TrainingLoss, double[] ValidationLoss, double[] ValidationAccuracy);
+
+internal static class Runner
+{
+    public static RunResult Run(SampleSettings s, GwtOptimizerKind kind)
+    {
+        var (train, validation, test) = Load(s);
+        var ml = new MLContext(seed: s.Seed);
+        var map = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(train));
+        var trainView = map.Transform(ml.Data.LoadFromEnumerable(train));
+        var validationView = map.Transform(ml.Data.LoadFromEnumerable(validation));
+        var testView = ml.Data.LoadFromEnumerable(test);
+        int stepsPerEpoch = (train.Count + s.BatchSize - 1) / s.BatchSize;
+        var options = new GwtTextClassificationTrainer.Options
+        {
+            Sentence1ColumnName = "Text", BatchSize = s.BatchSize, MaxEpochs = s.Epochs, MaxSequenceLength = s.MaxTokens,
+            ValidationSet = validationView, PretrainedModelPath = s.Pretrained, ModelSize = s.ModelSize, Optimizer = kind,
+            LearningRate = s.LearningRate, GwtLevel = s.Level, Seed = s.Seed, LogEverySteps = int.MaxValue,
+        };
+        if (s.Alpha is double alpha)
+        {
+            options.GwtAlpha = alpha;
+        }
+
+        GwtTextClassificationTransformer model;
+        if (Console.IsOutputRedirected)
+        {
+            long every = Math.Max(1, (long)stepsPerEpoch * s.Epochs / 20);
+            options.Progress = p =>
+            {
+                if (p.ValidationAccuracy is double acc)
+                {
+                    Console.WriteLine($"  {kind} epoch {p.Epoch}: validation loss {p.ValidationLoss:F4}, accuracy {acc:P2}");
+                }
+                else if (p.Step % every == 0)
+                {
+                    Console.WriteLine($"  {kind} epoch {p.Epoch} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {p.ExamplesPerSecond:F1} examples/s");
+                }
+            };
+            model = ml.MulticlassClassification.Trainers.Gwt(options).Fit(trainView);
+        }
+        else
+        {
+            GwtTextClassificationTransformer? fitted = null;
+            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask($"{kind}", maxValue: (double)stepsPerEpoch * s.Epochs);
+                    options.Progress = p =>
+                    {
+                        if (p.ValidationAccuracy is double acc)
+                        {
+                            AnsiConsole.MarkupLine($"  epoch {p.Epoch}: validation loss {p.ValidationLoss:F4}, accuracy {acc:P2}");
+                            return;
+                        }
+                        task.Value = p.Step;
+                        task.Description = $"{kind} epoch {p.Epoch} loss {p.Loss:F3} {p.ExamplesPerSecond:F0} ex/s";
+                    };
+                    fitted = ml.MulticlassClassification.Trainers.Gwt(options).Fit(trainView);
+                });
+            model = fitted!;
+        }
+
+        var scored = map.Append(model).Transform(testView);
+        var metrics = ml.MulticlassClassification.Evaluate(scored);
+        var precision = metrics.ConfusionMatrix.PerClassPrecision;
+        var recall = metrics.ConfusionMatrix.PerClassRecall;
+        double macroF1 = precision.Zip(recall, (p, r) => p + r > 0 ? 2 * p * r / (p + r) : 0).Average();
+        var t = model.TrainingResult!;
+        return new RunResult(kind.ToString(), metrics.MicroAccuracy, macroF1, metrics.LogLoss, t.OptimizerStateBytes / 1048576.0,
+            PeakMemoryMegabytes(), t.TrainingTime.TotalSeconds, t.ExamplesPerSecond, t.Steps, stepsPerEpoch,
+            t.TrainingLoss.ToArray(), t.ValidationLoss.ToArray(), t.ValidationAccuracy.ToArray());
+    }
+
+    /// <summary>The process's peak resident set (VmHWM), or the managed peak working set where /proc is absent.</summary>
+    private static double PeakMemoryMegabytes()
+    {
+        const string status = "/proc/self/status";
+        if (File.Exists(status))
+        {
+            var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            if (line is not null)
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+        return Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
+    }
+
+    /// <summary>FNV-1a of the text: stable across processes (string.GetHashCode is not).</summary>
+    private static uint StableHash(string text)
+    {
+        uint h = 2166136261;
+        foreach (char c in text)
+        {
+            h = (h ^ c) * 16777619;
+        }
+        return h;
+    }
+
+    private static (List<EmailRow> Train, List<EmailRow> Validation, List<EmailRow> Test) Load(SampleSettings s)
+    {
+        if (!File.Exists(s.Data))
+        {
+            throw new FileNotFoundException($"The data file '{s.Data}' does not exist.", s.Data);
+        }
+        using var file = File.OpenRead(s.Data);
+        using Stream stream = s.Data.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        using var reader = new StreamReader(stream);
+        var header = (reader.ReadLine() ?? "").Split('\t');
+        int label = Array.IndexOf(header, "Label"), text = Array.IndexOf(header, "Text"), split = Array.IndexOf(header, "Split");
+        if (label < 0 || text < 0)
+        {
+            throw new FormatException($"'{s.Data}' needs a header line with Label and Text columns (tab-separated); it has: {string.Join(", ", header)}.");
+        }
+        var rows = new List<(string Split, EmailRow Row)>();
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            var f = line.Split('\t');
+            if (f.Length <= Math.Max(label, text))
+            {
+                continue;
+            }
+            string part = split >= 0 && split < f.Length ? f[split] : (StableHash(f[text]) % 10) switch { 0 => "test", 1 => "validation", _ => "train" };
+            rows.Add((part, new EmailRow { Label = f[label], Text = f[text] }));
+        }
+        var train = rows.Where(r => r.Split == "train").Select(r => r.Row).ToList();
+        if (s.TrainRows is int n)
+        {
+            train = train.OrderBy(r => StableHash(r.Text)).Take(n).ToList(); // a mixed, reproducible subset
+        }
+        return (train, rows.Where(r => r.Split == "validation").Select(r => r.Row).ToList(), rows.Where(r => r.Split == "test").Select(r => r.Row).ToList());
+    }
+}
+
+internal static class Report
+{
+    public static void Print(List<RunResult> r, SampleSettings s)
+    {
+        var gwt = r[0];
+        var adamw = r[1];
+        var table = new Table().Title($"GWT-Adam vs AdamW ({Environment.ProcessorCount} cores, {Markup.Escape(s.Describe())})");
+        table.AddColumns("metric", "GWT", "AdamW", "GWT / AdamW");
+        void Row(string name, double g, double a, string format, bool ratio = true) =>
+            table.AddRow(name, g.ToString(format, CultureInfo.InvariantCulture), a.ToString(format, CultureInfo.InvariantCulture),
+                ratio && a != 0 ? (g / a).ToString("F3", CultureInfo.InvariantCulture) : $"{(g - a) * 100:+0.00;-0.00} pt");
+        Row("test accuracy", gwt.Accuracy, adamw.Accuracy, "P2", ratio: false);
+        Row("test macro-F1", gwt.MacroF1, adamw.MacroF1, "F4", ratio: false);
+        Row("test log-loss", gwt.LogLoss, adamw.LogLoss, "F4");
+        Row("optimizer state (MB)", gwt.StateMegabytes, adamw.StateMegabytes, "F2");
+        Row("peak process memory (MB)", gwt.PeakMemoryMegabytes, adamw.PeakMemoryMegabytes, "F1");
+        Row("training time (s)", gwt.TrainSeconds, adamw.TrainSeconds, "F1");
+        Row("examples / s", gwt.ExamplesPerSecond, adamw.ExamplesPerSecond, "F1");
+        AnsiConsole.Write(table);
+    }
+
+    public static void Write(List<RunResult> r, SampleSettings s)
+    {
+        AtomicFile.WriteAllText(Path.Combine(s.Output, "results.json"),
+            JsonSerializer.Serialize(new { settings = s.Describe(), runs = r }, new JsonSerializerOptions { WriteIndented = true }));
+        var csv = new System.Text.StringBuilder("optimizer,accuracy,macro_f1,log_loss,state_mb,peak_memory_mb,train_seconds,examples_per_second,steps\n");
+        foreach (var x in r)
+        {
+            csv.AppendLine(string.Join(",", x.Optimizer, F(x.Accuracy), F(x.MacroF1), F(x.LogLoss), F(x.StateMegabytes), F(x.PeakMemoryMegabytes),
+                F(x.TrainSeconds), F(x.ExamplesPerSecond), x.Steps));
+        }
+        AtomicFile.WriteAllText(Path.Combine(s.Output, "results.csv"), csv.ToString());
+
+        var plot = new ScottPlot.Plot();
+        var colors = new[] { ScottPlot.Colors.C0, ScottPlot.Colors.C1 };
+        for (int i = 0; i < r.Count; i++)
+        {
+            var loss = r[i].TrainingLoss;
+            int window = Math.Max(1, r[i].StepsPerEpoch / 10);
+            var smooth = Enumerable.Range(0, loss.Length).Select(k => loss.Skip(Math.Max(0, k - window + 1)).Take(Math.Min(window, k + 1)).Average()).ToArray();
+            var train = plot.Add.ScatterLine(Enumerable.Range(1, loss.Length).Select(x => (double)x).ToArray(), smooth);
+            train.LegendText = $"{r[i].Optimizer} training (moving average)";
+            train.Color = colors[i];
+            if (r[i].ValidationLoss.Length > 0)
+            {
+                var xs = Enumerable.Range(1, r[i].ValidationLoss.Length).Select(e => (double)e * r[i].StepsPerEpoch).ToArray();
+                var val = plot.Add.Scatter(xs, r[i].ValidationLoss);
+                val.LegendText = $"{r[i].Optimizer} validation";
+                val.Color = colors[i];
+                val.LinePattern = ScottPlot.LinePattern.Dashed;
+                val.MarkerSize = 8;
+            }
+        }
+        plot.Title("SpamAssassin (ham / hard_ham / spam): GWT-Adam vs AdamW");
+        plot.XLabel("optimizer step");
+        plot.YLabel("cross-entropy loss");
+        plot.ShowLegend();
+        var png = plot.GetImageBytes(1000, 600, ScottPlot.ImageFormat.Png);
+        AtomicFile.WriteAllBytes(Path.Combine(s.Output, "loss.png"), png);
+    }
+
+    private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+}

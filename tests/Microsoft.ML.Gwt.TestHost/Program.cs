@@ -1,0 +1,42 @@
+// A child process for the reliability tests: trains a small classifier on the shipped SpamAssassin data with a
+// checkpoint folder, prints "step N" after every optimizer step, and writes the SHA-256 of the final weights.
+//   TestHost <data.tsv.gz> <checkpoint folder or -> <result file> [epochs]
+using System.IO.Compression;
+using System.Security.Cryptography;
+using Microsoft.ML;
+using Microsoft.ML.Gwt.Modeling;
+using Microsoft.ML.Gwt.Trainers;
+
+var rows = new List<Row>();
+using (var reader = new StreamReader(new GZipStream(File.OpenRead(args[0]), CompressionMode.Decompress)))
+{
+    reader.ReadLine();
+    string? line;
+    while ((line = reader.ReadLine()) is not null)
+    {
+        var f = line.Split('\t', 3);
+        if (f[1] == "train")
+        {
+            rows.Add(new Row { Label = f[0], Text = f[2] });
+        }
+    }
+}
+var data = rows.Where(r => r.Label != "hard_ham").GroupBy(r => r.Label).SelectMany(g => g.Take(48)).ToList();
+var ml = new MLContext(seed: 3);
+var view = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(data)).Transform(ml.Data.LoadFromEnumerable(data));
+var options = new GwtTextClassificationTrainer.Options
+{
+    Sentence1ColumnName = "Text", BatchSize = 8, MaxEpochs = args.Length > 3 ? int.Parse(args[3]) : 2, MaxSequenceLength = 48,
+    LearningRate = 1e-3, Seed = 11, CheckpointFolder = args[1] == "-" ? null : args[1], CheckpointEverySteps = 5,
+    Progress = p => Console.WriteLine($"step {p.Step}"),
+};
+var model = ml.MulticlassClassification.Trainers.Gwt(options).Fit(view);
+using var ms = new MemoryStream();
+SafeTensors.Save(ms, model.Model.state_dict());
+File.WriteAllText(args[2], Convert.ToHexString(SHA256.HashData(ms.ToArray())) + " " + model.TrainingResult!.Steps + " " + model.TrainingResult.Resumed);
+
+internal sealed class Row
+{
+    public string Label { get; set; } = "";
+    public string Text { get; set; } = "";
+}

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Gwt.Optim;
+using Microsoft.ML.Gwt.Tests.Trainers;
+using Microsoft.ML.Gwt.Trainers;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Gwt.Tests.Reliability;
+
+[TestClass]
+[DoNotParallelize]
+public sealed class HostileInputTests
+{
+    [TestMethod]
+    public void NonFiniteStepIsSkippedWithMomentsUntouched()
+    {
+        var (ml, train, _, map) = TrainerTests.Data(trainPerClass: 24);
+        var o = TrainerTests.Fast(GwtOptimizerKind.Gwt);
+        o.MaxEpochs = 1;
+        float[]? before = null, after = null;
+        long stepsBefore = -1, stepsAfter = -1;
+        float[] Moments(GwtAdam opt) => opt.Groups.SelectMany(g => g.Parameters).SelectMany(p =>
+            opt.GetState(p).ExpAvg.data<float>().ToArray().Concat(opt.GetState(p).ExpAvgSq.data<float>().ToArray())).ToArray();
+        TrainingSession.PoisonStep = s => s == 2;
+        TrainingSession.AfterStep = (s, opt) =>
+        {
+            if (s == 1) { before = Moments(opt); stepsBefore = opt.GetState(opt.Groups[0].Parameters.First()).Step; }
+            if (s == 2) { after = Moments(opt); stepsAfter = opt.GetState(opt.Groups[0].Parameters.First()).Step; }
+        };
+        var warnings = new List<string>();
+        ml.Log += (_, e) => { lock (warnings) warnings.Add(e.Message); };
+        try
+        {
+            var model = (GwtTextClassificationTransformer)map.Append(ml.MulticlassClassification.Trainers.Gwt(o)).Fit(train).LastTransformer;
+            Assert.AreEqual(1, model.TrainingResult!.SkippedSteps);
+            CollectionAssert.AreEqual(before, after, "moments unchanged by the skipped step");
+            Assert.AreEqual(stepsBefore, stepsAfter, "the optimizer's step count did not advance");
+            Assert.IsTrue(warnings.Any(w => w.Contains("Step 2") && w.Contains("skipped")));
+
+            o.NonFiniteStep = NonFiniteStepAction.Throw;
+            var ex = Assert.ThrowsExactly<InvalidOperationException>(() => map.Append(ml.MulticlassClassification.Trainers.Gwt(o)).Fit(train));
+            StringAssert.Contains(ex.Message, "Step 2");
+        }
+        finally
+        {
+            TrainingSession.PoisonStep = null;
+            TrainingSession.AfterStep = null;
+        }
+    }
+
+    [TestMethod]
+    public void NullEmptyWhitespaceAndOneMegabyteTextsTrainAndScore()
+    {
+        var ml = new MLContext(2);
+        var rows = SpamData.Take("train", 20, "ham", "spam");
+        rows[0].Text = null!;
+        rows[1].Text = "";
+        rows[2].Text = "   \t  ";
+        rows[3].Text = string.Concat(Enumerable.Repeat("free money now ", 70_000)); // ~1 MB
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var o = TrainerTests.Fast(GwtOptimizerKind.Gwt);
+        o.MaxEpochs = 1;
+        var sw = Stopwatch.StartNew();
+        var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.Gwt(o)).Fit(data);
+        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        Assert.HasCount(40, scores);
+        Assert.IsTrue(scores.Take(4).All(s => s.All(float.IsFinite) && Math.Abs(s.Sum() - 1) < 1e-4));
+        Assert.IsLessThan(60_000, sw.ElapsedMilliseconds);
+    }
+
+    [TestMethod]
+    public void DamagedModelFilesFailWithManagedExceptions()
+    {
+        var (ml, model, test) = TrainerBehaviourTests.Trained();
+        var path = Path.Combine(Path.GetTempPath(), $"gwt-{Guid.NewGuid():N}.zip");
+        ml.Model.Save(model, test.Schema, path);
+        var bytes = File.ReadAllBytes(path);
+        var fresh = new MLContext(1).RegisterGwtComponents();
+
+        Assert.Throws<IOException>(() => fresh.Model.Load("/nonexistent/model.zip", out _));
+        var rng = new Random(17);
+        int failed = 0, loaded = 0;
+        for (int i = 0; i < 200; i++)
+        {
+            byte[] copy = i % 4 == 0 ? bytes[..rng.Next(bytes.Length)] // truncated
+                : i % 4 == 1 ? Enumerable.Range(0, 4096).Select(_ => (byte)rng.Next(256)).ToArray() // random bytes
+                : Mutate(bytes, rng);
+            try
+            {
+                using var ms = new MemoryStream(copy);
+                var m = fresh.Model.Load(ms, out _);
+                m.Transform(test).GetColumn<float[]>("Score").Take(2).ToArray();
+                loaded++;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failed++;
+            }
+        }
+        Console.WriteLine($"model-file mutations: {failed} failed with managed exceptions, {loaded} still loaded");
+        Assert.AreEqual(200, failed + loaded);
+        Assert.IsGreaterThan(100, failed);
+    }
+
+    private static byte[] Mutate(byte[] source, Random rng)
+    {
+        var copy = (byte[])source.Clone();
+        for (int k = 0; k < 1 + rng.Next(8); k++)
+        {
+            copy[rng.Next(copy.Length)] = (byte)rng.Next(256);
+        }
+        return copy;
+    }
+
+    [TestMethod]
+    public void ConcurrentScoringMatchesSerialScoring()
+    {
+        var (ml, model, test) = TrainerBehaviourTests.Trained();
+        var serial = model.Transform(test).GetColumn<float[]>("Score").ToArray();
+        var emails = SpamData.Take("test", 20, "ham", "spam");
+        var errors = new List<string>();
+        Parallel.For(0, 4, t =>
+        {
+            var viaTransform = model.Transform(test).GetColumn<float[]>("Score").ToArray();
+            var engine = ml.Model.CreatePredictionEngine<Email, ScoreOnly>(model);
+            for (int i = 0; i < emails.Count; i++)
+            {
+                var p = engine.Predict(emails[i]);
+                for (int k = 0; k < p.Score.Length; k++)
+                {
+                    if (Math.Abs(p.Score[k] - serial[i][k]) > 1e-5 || Math.Abs(viaTransform[i][k] - serial[i][k]) > 1e-5)
+                    {
+                        lock (errors) errors.Add($"thread {t} row {i} class {k}");
+                    }
+                }
+            }
+        });
+        Assert.IsEmpty(errors, string.Join("; ", errors.Take(5)));
+    }
+
+    [TestMethod]
+    public void MemoryDoesNotGrowStepOverStep()
+    {
+        var ml = new MLContext(4);
+        var rows = SpamData.Take("train", 40, "ham", "spam");
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
+        var rss = new List<(long Step, long Bytes)>();
+        var o = new GwtTextClassificationTrainer.Options
+        {
+            Sentence1ColumnName = "Text", BatchSize = 4, MaxEpochs = 15, MaxSequenceLength = 32, Seed = 1, LogEverySteps = 100000,
+            Progress = p =>
+            {
+                if (p.ValidationAccuracy is null && p.Step % 50 == 0)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    rss.Add((p.Step, Process.GetCurrentProcess().WorkingSet64));
+                }
+            },
+        };
+        ml.MulticlassClassification.Trainers.Gwt(o).Fit(data);
+        Assert.IsGreaterThanOrEqualTo(6, rss.Count);
+        long warm = rss[1].Bytes, end = rss[^1].Bytes;
+        Console.WriteLine($"RSS after step {rss[1].Step}: {warm / 1048576.0:F1} MB, after step {rss[^1].Step}: {end / 1048576.0:F1} MB");
+        Assert.IsLessThan(40L << 20, end - warm, $"grew {(end - warm) / 1048576.0:F1} MB over {rss[^1].Step - rss[1].Step} steps");
+    }
+
+    public sealed class ScoreOnly
+    {
+        public float[] Score { get; set; } = Array.Empty<float>();
+    }
+}
