@@ -103,6 +103,24 @@ public static class CheckpointLoader
         return new CheckpointLoadReport(missing, unexpected);
     }
 
+    /// <summary>Loads a safetensors file into <paramref name="module"/> with <see cref="Load(nn.Module, IReadOnlyDictionary{string, Tensor}, string, string)"/>
+    /// and releases the file's tensors.</summary>
+    public static CheckpointLoadReport LoadFile(nn.Module module, string weightsPath, string encoderPrefix)
+    {
+        var weights = SafeTensors.Load(weightsPath);
+        try
+        {
+            return Load(module, weights, encoderPrefix, weightsPath);
+        }
+        finally
+        {
+            foreach (var t in weights.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
     private static bool IsEncoderKey(string key) =>
         key.StartsWith("embeddings.", StringComparison.Ordinal) || key.StartsWith("encoder.", StringComparison.Ordinal) ||
         key.StartsWith("pooler.", StringComparison.Ordinal);

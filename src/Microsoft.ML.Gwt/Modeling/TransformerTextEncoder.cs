@@ -87,26 +87,12 @@ public sealed class TransformerTextEncoder : IDisposable
     {
         var config = CheckpointLoader.ReadConfig(folder);
         var tokenizer = TextTokenizer.FromPretrained(folder, config);
-        if (tokenizer.VocabSize > config.VocabSize)
-        {
-            throw new FormatException($"'{folder}': the tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {config.VocabSize}.");
-        }
         var encoder = new TransformerEncoder(config, addPooler: config.Family == TransformerFamily.Bert);
-        var weights = SafeTensors.Load(CheckpointLoader.WeightsPath(folder));
-        try
-        {
-            var holder = new TransformerEncoder.Container();
-            holder.Add(config.Family == TransformerFamily.Roberta ? "roberta" : "bert", encoder);
-            var report = CheckpointLoader.Load(holder, weights, config.Family == TransformerFamily.Roberta ? "roberta" : "bert", Path.Combine(folder, "model.safetensors"));
-            return new TransformerTextEncoder(encoder, tokenizer, device) { LoadReport = report };
-        }
-        finally
-        {
-            foreach (var t in weights.Values)
-            {
-                t.Dispose();
-            }
-        }
+        var prefix = config.Family == TransformerFamily.Roberta ? "roberta" : "bert";
+        var holder = new TransformerEncoder.Container();
+        holder.Add(prefix, encoder);
+        var report = CheckpointLoader.LoadFile(holder, CheckpointLoader.WeightsPath(folder), prefix);
+        return new TransformerTextEncoder(encoder, tokenizer, device) { LoadReport = report };
     }
 
     /// <summary>Tokenizes texts (and optional second sentences) into a dynamically padded batch on <see cref="Device"/>.</summary>

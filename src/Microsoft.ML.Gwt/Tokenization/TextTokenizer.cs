@@ -89,9 +89,20 @@ public abstract class TextTokenizer
     /// <summary>Loads the tokenizer of a Hugging Face checkpoint folder: <c>vocab.txt</c> (WordPiece) or
     /// <c>vocab.json</c> + <c>merges.txt</c> (byte-level BPE).</summary>
     /// <exception cref="FileNotFoundException">The folder has neither.</exception>
+    /// <exception cref="FormatException">The tokenizer has more ids than the config's vocab_size.</exception>
     public static TextTokenizer FromPretrained(string folder, Modeling.TransformerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
+        var tokenizer = FromFolder(folder);
+        if (tokenizer.VocabSize > config.VocabSize)
+        {
+            throw new FormatException($"'{folder}': the tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {config.VocabSize}.");
+        }
+        return tokenizer;
+    }
+
+    private static TextTokenizer FromFolder(string folder)
+    {
         var vocabTxt = Path.Combine(folder, "vocab.txt");
         var vocabJson = Path.Combine(folder, "vocab.json");
         var merges = Path.Combine(folder, "merges.txt");

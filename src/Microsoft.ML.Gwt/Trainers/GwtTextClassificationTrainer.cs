@@ -95,25 +95,14 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         var model = new TextClassificationModel(config, numClasses);
         if (weightsPath is not null)
         {
-            var weights = SafeTensors.Load(weightsPath);
-            try
+            var report = CheckpointLoader.LoadFile(model, weightsPath, model.EncoderPrefix);
+            if (report.Missing.Count > 0)
             {
-                var report = CheckpointLoader.Load(model, weights, model.EncoderPrefix, weightsPath);
-                if (report.Missing.Count > 0)
-                {
-                    ch.Info(MessageSensitivity.None, $"Initialized from scratch (not in the checkpoint): {string.Join(", ", report.Missing)}.");
-                }
-                if (report.Unexpected.Count > 0)
-                {
-                    ch.Info(MessageSensitivity.None, $"Unused checkpoint tensors: {string.Join(", ", report.Unexpected)}.");
-                }
+                ch.Info(MessageSensitivity.None, $"Initialized from scratch (not in the checkpoint): {string.Join(", ", report.Missing)}.");
             }
-            finally
+            if (report.Unexpected.Count > 0)
             {
-                foreach (var t in weights.Values)
-                {
-                    t.Dispose();
-                }
+                ch.Info(MessageSensitivity.None, $"Unused checkpoint tensors: {string.Join(", ", report.Unexpected)}.");
             }
         }
         model.to(device);
@@ -181,10 +170,6 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         {
             var config = CheckpointLoader.ReadConfig(o.PretrainedModelPath);
             var tokenizer = TextTokenizer.FromPretrained(o.PretrainedModelPath, config);
-            if (tokenizer.VocabSize > config.VocabSize)
-            {
-                throw new FormatException($"'{o.PretrainedModelPath}': the tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {config.VocabSize}.");
-            }
             if (o.MaxSequenceLength > config.MaxSequenceLength)
             {
                 throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,

@@ -112,23 +112,10 @@ internal sealed class TrainingCheckpoint
                 throw new InvalidDataException($"Checkpoint file '{path}' is missing or damaged (checksum mismatch); it was not loaded.");
             }
         }
-        var weights = SafeTensors.Load(Path.Combine(dir, "weights.safetensors"));
-        try
+        var report = CheckpointLoader.LoadFile(model, Path.Combine(dir, "weights.safetensors"), model.EncoderPrefix);
+        if (report.Missing.Count > 0 || report.Unexpected.Count > 0)
         {
-            using (torch.no_grad())
-            {
-                foreach (var (name, p) in model.named_parameters())
-                {
-                    p.copy_(weights[name]);
-                }
-            }
-        }
-        finally
-        {
-            foreach (var t in weights.Values)
-            {
-                t.Dispose();
-            }
+            throw new InvalidDataException($"Checkpoint '{dir}' does not match the model (missing: {string.Join(", ", report.Missing)}; unexpected: {string.Join(", ", report.Unexpected)}).");
         }
         using (var stream = File.OpenRead(Path.Combine(dir, "optimizer.bin")))
         using (var reader = new BinaryReader(stream))

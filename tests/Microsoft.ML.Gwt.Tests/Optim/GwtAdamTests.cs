@@ -65,6 +65,7 @@ public sealed class GwtAdamTests
         }
         var actual = p.data<float>().ToArray();
         double maxDiff = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+        Console.WriteLine($"level {level} [{rows}x{cols}] axis {axis} limiter {limiter} fused {fused}: max |reference - GwtAdam| = {maxDiff:E2}");
         Assert.IsLessThan(2e-5, maxDiff, $"max |reference - GwtAdam| = {maxDiff}");
         Assert.AreEqual(reference.StateFloats * 4L, opt.StateBytes);
     }
@@ -87,6 +88,7 @@ public sealed class GwtAdamTests
             gwt.step(); adamw.step();
         }
         double diff = (a - b).abs().max().item<float>();
+        Console.WriteLine($"max |GwtAdam(level 0) - TorchSharp AdamW| = {diff:E2}");
         Assert.IsLessThan(1e-6, diff, $"max |GwtAdam(level 0) - AdamW| = {diff}");
     }
 

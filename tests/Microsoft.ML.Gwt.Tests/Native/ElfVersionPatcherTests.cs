@@ -1,0 +1,87 @@
+using Microsoft.ML.Gwt.Native;
+
+namespace Microsoft.ML.Gwt.Tests.Native;
+
+[TestClass]
+public sealed class ElfVersionPatcherTests
+{
+    /// <summary>The unpatched library as shipped in the TorchSharp package (the build output copy may be patched).</summary>
+    private static byte[] ShippedLibrary()
+    {
+        var root = Environment.GetEnvironmentVariable("NUGET_PACKAGES");
+        if (string.IsNullOrEmpty(root))
+        {
+            root = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        }
+        var path = Path.Combine(root, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        if (!File.Exists(path))
+        {
+            Assert.Inconclusive($"TorchSharp's package folder is not at {path}.");
+        }
+        return File.ReadAllBytes(path);
+    }
+
+    [TestMethod]
+    public void ShippedLibraryRequiresGlibcxx3432Strongly()
+    {
+        var needs = ElfVersionPatcher.ReadVersionNeeds(ShippedLibrary());
+        var need = needs.Single(n => n.Version == "GLIBCXX_3.4.32");
+        Assert.AreEqual("libstdc++.so.6", need.File);
+        Assert.IsFalse(need.Weak);
+    }
+
+    [TestMethod]
+    public void RelaxingMarksOnlyTheMissingVersionWeak()
+    {
+        var image = ShippedLibrary();
+        var original = (byte[])image.Clone();
+        var relaxed = ElfVersionPatcher.RelaxVersionRequirements(image, "libstdc++.so.6", v => v == "GLIBCXX_3.4.32");
+        CollectionAssert.AreEqual(new[] { "GLIBCXX_3.4.32" }, relaxed.ToArray());
+        var needs = ElfVersionPatcher.ReadVersionNeeds(image);
+        Assert.IsTrue(needs.Single(n => n.Version == "GLIBCXX_3.4.32").Weak);
+        Assert.IsTrue(needs.Where(n => n.Version != "GLIBCXX_3.4.32").All(n => !n.Weak), "other requirements untouched");
+        int changed = image.Zip(original).Count(p => p.First != p.Second);
+        Assert.IsTrue(changed is > 0 and <= 4, $"{changed} bytes changed: the flag and one symbol's version index");
+    }
+
+    [TestMethod]
+    public void NothingChangesWhenTheSystemLibraryHasEveryVersion()
+    {
+        var image = ShippedLibrary();
+        var original = (byte[])image.Clone();
+        var relaxed = ElfVersionPatcher.RelaxVersionRequirements(image, "libstdc++.so.6", _ => false);
+        Assert.IsEmpty(relaxed);
+        CollectionAssert.AreEqual(original, image);
+    }
+
+    [TestMethod]
+    public void SystemLibstdcxxDefinitionsAreRead()
+    {
+        var path = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
+        if (!File.Exists(path))
+        {
+            Assert.Inconclusive("No system libstdc++ at the Debian path.");
+        }
+        var defs = ElfVersionPatcher.ReadVersionDefinitions(File.ReadAllBytes(path));
+        Assert.Contains("GLIBCXX_3.4", defs);
+        Assert.Contains("CXXABI_1.3", defs);
+    }
+
+    [TestMethod]
+    public void MalformedImagesAreFormatErrors()
+    {
+        Assert.ThrowsExactly<FormatException>(() => ElfVersionPatcher.ReadVersionNeeds(new byte[10]));
+        var notElf = new byte[128];
+        Assert.ThrowsExactly<FormatException>(() => ElfVersionPatcher.ReadVersionNeeds(notElf));
+        var truncated = ShippedLibrary()[..4096];
+        Assert.ThrowsExactly<FormatException>(() => ElfVersionPatcher.ReadVersionNeeds(truncated));
+    }
+
+    [TestMethod]
+    public void LoaderReportsWhatItDid()
+    {
+        using var t = TorchSharp.torch.ones(2);
+        TorchSharpNative.EnsureLoadable();
+        StringAssert.Matches(TorchSharpNative.Status, new System.Text.RegularExpressions.Regex("patched|not needed"));
+    }
+}
