@@ -139,7 +139,8 @@ public sealed partial class GwtTextClassificationTrainer
         /// <summary>Device. Default <see cref="GwtDevice.Auto"/>.</summary>
         public GwtDevice Device { get; set; } = GwtDevice.Auto;
 
-        /// <summary>Seed of weight initialization, shuffling and dropout. Default: drawn from the MLContext's seed.</summary>
+        /// <summary>Seed of weight initialization, shuffling and dropout. Default: drawn from the MLContext's seed. Runs are
+        /// reproducible on CPU when one training runs at a time: TorchSharp's random generator is process-wide.</summary>
         public int? Seed { get; set; }
 
         /// <summary>Stop when validation accuracy has not improved for this many epochs and keep the best epoch's
