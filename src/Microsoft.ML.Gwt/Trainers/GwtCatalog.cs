@@ -47,8 +47,8 @@ public static class GwtCatalog
     }
 
     /// <summary>
-    /// Lets <c>mlContext.Model.Load</c> create GWT models in this context. Creating a GWT trainer does it already; call it
-    /// in a process that only loads models (ML.NET keeps third-party loaders per context).
+    /// Registers the GWT model loader in this context up front. Not needed: loading a GWT model registers it by itself
+    /// (see the README); kept for code that wants the registration explicit.
     /// </summary>
     public static MLContext RegisterGwtComponents(this MLContext mlContext)
     {

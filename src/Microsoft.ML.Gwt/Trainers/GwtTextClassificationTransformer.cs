@@ -208,7 +208,7 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
         });
     }
 
-    /// <summary>ML.NET's loader entry (registered by <see cref="MlNetInterop.RegisterLoaders"/>); <paramref name="ctx"/> is a ModelLoadContext.</summary>
+    /// <summary>ML.NET's loader entry, called by the loader that <see cref="ModelLoaderAssembly"/> emits; <paramref name="ctx"/> is a ModelLoadContext.</summary>
     internal static GwtTextClassificationTransformer CreateFromModelContext(IHostEnvironment env, object ctx)
     {
         var r = MlNetInterop.BeginLoad(ctx, ModelSignature, Version, LoaderSignature);

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Gwt.Trainers;
@@ -14,42 +13,14 @@ internal static class MlNetInterop
     private static readonly Assembly Core = typeof(ModelSaveContext).Assembly;
     private static readonly Type VersionInfoType = Core.GetType("Microsoft.ML.VersionInfo", throwOnError: true)!;
     private static readonly Type LoadContextType = Core.GetType("Microsoft.ML.ModelLoadContext", throwOnError: true)!;
-    private static readonly ConditionalWeakTable<ComponentCatalog, object> Registered = new();
 
-    /// <summary>Registers our transformer's loader in <paramref name="env"/>'s component catalog (once per catalog), so
-    /// that <c>mlContext.Model.Load</c> can create it.</summary>
+    /// <summary>Registers our transformer's loader in <paramref name="env"/>'s component catalog. Model loading does this
+    /// by itself through <see cref="ModelLoaderAssembly"/>; registering up front is harmless (ML.NET skips an assembly it has seen).</summary>
     public static void RegisterLoaders(IHostEnvironment env)
     {
         ArgumentNullException.ThrowIfNull(env);
-        var catalog = env.ComponentCatalog;
-        lock (Registered)
-        {
-            if (Registered.TryGetValue(catalog, out _))
-            {
-                return;
-            }
-            var attrType = Core.GetType("Microsoft.ML.LoadableClassAttribute", throwOnError: true)!;
-            var sigType = Core.GetType("Microsoft.ML.SignatureLoadModel", throwOnError: true)!;
-            // LoadableClassAttribute(Type instType, Type argType, Type sigType, string userName, params string[] loadNames)
-            var attrCtor = attrType.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, null,
-                new[] { typeof(Type), typeof(Type), typeof(Type), typeof(string), typeof(string[]) }, null)
-                ?? throw new MissingMethodException(attrType.FullName, ".ctor");
-            var attr = attrCtor.Invoke(new object?[]
-            {
-                typeof(GwtTextClassificationTransformer), null, sigType, "GWT text classification",
-                new[] { GwtTextClassificationTransformer.LoaderSignature },
-            });
-            var infoType = typeof(ComponentCatalog).GetNestedType("LoadableClassInfo", BindingFlags.Public | BindingFlags.NonPublic)!;
-            var create = typeof(GwtTextClassificationTransformer).GetMethod(nameof(GwtTextClassificationTransformer.CreateFromModelContext),
-                BindingFlags.Static | BindingFlags.NonPublic)!;
-            var info = infoType.GetConstructors(BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Public)
-                .Single(c => c.GetParameters().Length == 5)
-                .Invoke(new[] { attr, null, null, create, (object)true });
-            var loadNames = (string[])attrType.GetProperty("LoadNames", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(attr)!;
-            typeof(ComponentCatalog).GetMethod("AddClass", BindingFlags.NonPublic | BindingFlags.Instance)!
-                .Invoke(catalog, new[] { info, loadNames, (object)false });
-            Registered.Add(catalog, new object());
-        }
+        ModelLoaderAssembly.Install();
+        env.ComponentCatalog.RegisterAssembly(ModelLoaderAssembly.Assembly);
     }
 
     /// <summary>Starts a model entry: <c>ctx.CheckAtModel(); ctx.SetVersionInfo(...)</c>; returns <c>ctx.Writer</c>.</summary>
@@ -110,7 +81,7 @@ internal static class MlNetInterop
 
     private static object CreateVersionInfo(string modelSignature, uint version, string loaderSignature) =>
         Activator.CreateInstance(VersionInfoType, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, null,
-            new object?[] { modelSignature, version, version, version, typeof(MlNetInterop).Assembly.FullName!, loaderSignature, null }, null)!;
+            new object?[] { modelSignature, version, version, version, ModelLoaderAssembly.Name, loaderSignature, null }, null)!;
 
     private static object? Invoke(object target, string name, params object[] args)
     {

@@ -64,14 +64,27 @@ public sealed class ConsumerAppTests
             </Project>
             """);
         File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using Microsoft.ML;
+            using Microsoft.ML.Data;
             using TorchSharp;
             using var t = torch.ones(3) * 2;
             Console.WriteLine($"sum={t.sum().item<float>()}");
+            // A new process, a new MLContext, no registration call: load a GWT model saved elsewhere and score.
+            var ml = new MLContext();
+            var model = ml.Model.Load(args[0], out _);
+            var data = ml.Data.LoadFromEnumerable(new[] { new Row { Label = "spam", Text = "FREE money, click now" } });
+            var score = model.Transform(data).GetColumn<float[]>("Score").First();
+            Console.WriteLine($"classes={score.Length} total={score.Sum():F3}");
+            sealed class Row { public string Label { get; set; } = ""; public string Text { get; set; } = ""; }
             """);
+        var (ml, trained, test) = Trainers.TrainerBehaviourTests.Trained();
+        var modelPath = Path.Combine(work, "model.zip");
+        ml.Model.Save(trained, test.Schema, modelPath);
         var build = Run("dotnet", "build -c Release", app);
         Assert.AreEqual(0, build.Code, build.Output);
-        var run = Run("dotnet", Path.Combine("bin", "Release", "net10.0", "app.dll"), app);
+        var run = Run("dotnet", $"{Path.Combine("bin", "Release", "net10.0", "app.dll")} \"{modelPath}\"", app);
         Assert.AreEqual(0, run.Code, run.Output);
         StringAssert.Contains(run.Output, "sum=6");
+        StringAssert.Contains(run.Output, "classes=2 total=1.000");
     }
 }

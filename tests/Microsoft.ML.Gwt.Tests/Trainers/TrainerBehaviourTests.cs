@@ -50,6 +50,22 @@ public sealed class TrainerBehaviourTests
     }
 
     [TestMethod]
+    public void AFreshContextLoadsWithoutAnyRegistrationCall()
+    {
+        var (ml, model, test) = Trained();
+        var path = Path.Combine(Path.GetTempPath(), $"gwt-{Guid.NewGuid():N}.zip");
+        ml.Model.Save(model, test.Schema, path);
+        var fresh = new MLContext(seed: 6);
+        var loaded = fresh.Model.Load(path, out _);
+        var before = Scores(ml, model, test);
+        var after = Scores(fresh, loaded, test);
+        for (int i = 0; i < before.Length; i++)
+        {
+            CollectionAssert.AreEqual(before[i], after[i], $"row {i}");
+        }
+    }
+
+    [TestMethod]
     public void PredictionEngineMatchesBatchScoringAndMapsLabels()
     {
         var (ml, model, test) = Trained();
