@@ -18,15 +18,16 @@ public sealed class GwtAdamTests
     private static double[] Gradient(int step, int numel, int seed)
     {
         var rng = new Random(seed * 1000 + step);
-        // Growing scale makes the norm-growth limiter trigger from the second step on.
-        return Enumerable.Range(0, numel).Select(_ => (rng.NextDouble() * 2 - 1) * (1 + 0.5 * step)).ToArray();
+        // Growing scale makes the norm-growth limiter trigger from the second step on. Values are float32-exact, so the
+        // reference and the optimizer see the same gradient.
+        return Enumerable.Range(0, numel).Select(_ => (double)(float)((rng.NextDouble() * 2 - 1) * (1 + 0.5 * step))).ToArray();
     }
 
     public static IEnumerable<object[]> Cases()
     {
         foreach (int level in new[] { 0, 1, 2, 3 })
         {
-            foreach (var (rows, cols, axis) in new[] { (6, 16, 1), (5, 13, 1), (11, 7, 0) })
+            foreach (var (rows, cols, axis) in new[] { (6, 16, 1), (5, 13, 1), (11, 7, 0), (3, 67, 1) })
             {
                 foreach (bool limiter in new[] { true, false })
                 {
@@ -43,10 +44,14 @@ public sealed class GwtAdamTests
     [DynamicData(nameof(Cases))]
     public void MatchesScalarReference(int level, int rows, int cols, int axis, bool limiter, bool fused)
     {
+        // fused: the float32 CPU kernel. Otherwise the tensor path (what runs on GPU), here in float64, which must agree
+        // with the double-precision reference to rounding. In float32, a block whose gradient sum nearly cancels has a
+        // tiny denominator that amplifies rounding, so the fused comparison is relative to the parameter's size.
         const double lr = 0.01, wd = 0.1, alpha = 0.7;
+        var dtype = fused ? ScalarType.Float32 : ScalarType.Float64;
         var rng = new Random(7);
-        var init = Enumerable.Range(0, rows * cols).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        using var p = new Parameter(tensor(init.Select(v => (float)v).ToArray(), new long[] { rows, cols }));
+        var init = Enumerable.Range(0, rows * cols).Select(_ => (double)(float)(rng.NextDouble() * 2 - 1)).ToArray();
+        using var p = new Parameter(tensor(init, new long[] { rows, cols }).to(dtype));
         using var opt = new GwtAdam(new[] { new GwtAdamParamGroup(new[] { p }) },
             new GwtAdamOptions { LearningRate = lr, WeightDecay = wd, Gwt = true, Level = level, Alpha = alpha, Axis = axis, NormGrowthLimiter = limiter })
         { UseFusedCpuKernels = fused };
@@ -56,18 +61,26 @@ public sealed class GwtAdamTests
         {
             var g = Gradient(step, rows * cols, 1);
             opt.zero_grad();
-            using (var gt = tensor(g.Select(v => (float)v).ToArray(), new long[] { rows, cols }))
+            using (var gt = tensor(g, new long[] { rows, cols }).to(dtype))
             {
                 SetGrad(p, gt);
             }
             opt.step();
             reference.Step(expected, g);
         }
-        var actual = p.data<float>().ToArray();
+        var actual = p.to(ScalarType.Float64).data<double>().ToArray();
         double maxDiff = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
-        Console.WriteLine($"level {level} [{rows}x{cols}] axis {axis} limiter {limiter} fused {fused}: max |reference - GwtAdam| = {maxDiff:E2}");
-        Assert.IsLessThan(2e-5, maxDiff, $"max |reference - GwtAdam| = {maxDiff}");
-        Assert.AreEqual(reference.StateFloats * 4L, opt.StateBytes);
+        double maxRel = expected.Zip(actual, (e, a) => Math.Abs(e - a) / Math.Max(1, Math.Abs(e))).Max();
+        Console.WriteLine($"level {level} [{rows}x{cols}] axis {axis} limiter {limiter} fused {fused}: max |reference - GwtAdam| = {maxDiff:E2} (relative {maxRel:E2})");
+        if (fused)
+        {
+            Assert.IsLessThan(5e-5, maxRel, $"float32 fused kernel: max relative deviation {maxRel}");
+        }
+        else
+        {
+            Assert.IsLessThan(1e-9, maxDiff, $"float64 tensor path: max deviation {maxDiff}");
+        }
+        Assert.AreEqual(reference.StateFloats * (fused ? 4L : 8L), opt.StateBytes);
     }
 
     [TestMethod]
