@@ -183,17 +183,10 @@ internal static unsafe class FusedCpuKernels
                     float den = MathF.Sqrt(vi) * InvSqrtBc2 + Eps;
                     float shift = mi * InvBc1 * ApproxScale - sum * InvBlock; // m̂·2^(-l/2) - S/2^l
                     float c = Coefficient / den;
-                    if (Inner == 1)
+                    for (long i = first; i < last; i++)
                     {
-                        ApplyContiguous(P + row * N + first, G + row * N + first, (int)(last - first), shift, c, Decay);
-                    }
-                    else
-                    {
-                        for (long i = first; i < last; i++)
-                        {
-                            long e = (row * N + i) * Inner + j;
-                            P[e] = P[e] * Decay - c * (G[e] + shift);
-                        }
+                        long e = (row * N + i) * Inner + j;
+                        P[e] = P[e] * Decay - c * (G[e] + shift);
                     }
                 }
             }
@@ -405,53 +398,15 @@ internal static unsafe class FusedCpuKernels
             }
         }
 
+        /// <summary>Sum of one block of column <paramref name="j"/> when the transform runs along a strided axis.</summary>
         private readonly float BlockSum(long row, long first, long last, long j)
         {
-            if (Inner == 1)
-            {
-                float* g = G + row * N;
-                if (last - first == 4)
-                {
-                    return g[first] + g[first + 1] + (g[first + 2] + g[first + 3]);
-                }
-                if (Vector256.IsHardwareAccelerated && last - first == 8)
-                {
-                    return Vector256.Sum(Vector256.Load(g + first));
-                }
-                float s = 0;
-                for (long i = first; i < last; i++)
-                {
-                    s += g[i];
-                }
-                return s;
-            }
             float sum = 0;
             for (long i = first; i < last; i++)
             {
                 sum += G[(row * N + i) * Inner + j];
             }
             return sum;
-        }
-
-        private static void ApplyContiguous(float* p, float* g, int count, float shift, float c, float decay)
-        {
-            int i = 0;
-            if (Vector128.IsHardwareAccelerated)
-            {
-                var vs = Vector128.Create(shift);
-                var vc = Vector128.Create(c);
-                var vd = Vector128.Create(decay);
-                for (; i + 4 <= count; i += 4)
-                {
-                    var pv = Vector128.Load(p + i);
-                    var gv = Vector128.Load(g + i);
-                    (pv * vd - vc * (gv + vs)).Store(p + i);
-                }
-            }
-            for (; i < count; i++)
-            {
-                p[i] = p[i] * decay - c * (g[i] + shift);
-            }
         }
     }
 
