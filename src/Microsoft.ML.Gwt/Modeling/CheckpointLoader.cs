@@ -105,12 +105,27 @@ public static class CheckpointLoader
 
     /// <summary>Loads a safetensors file into <paramref name="module"/> with <see cref="Load(nn.Module, IReadOnlyDictionary{string, Tensor}, string, string)"/>
     /// and releases the file's tensors.</summary>
-    public static CheckpointLoadReport LoadFile(nn.Module module, string weightsPath, string encoderPrefix)
+    public static CheckpointLoadReport LoadFile(nn.Module module, string weightsPath, string encoderPrefix) =>
+        LoadAndDispose(module, SafeTensors.Load(weightsPath), encoderPrefix, weightsPath);
+
+    /// <summary>Loads weights we wrote ourselves (a saved model, a training checkpoint): every parameter must be there
+    /// and nothing else; the tensors are released afterwards.</summary>
+    /// <exception cref="InvalidDataException">A parameter is missing or an extra tensor is present.</exception>
+    internal static void LoadExact(nn.Module module, Dictionary<string, Tensor> weights, string encoderPrefix, string source)
     {
-        var weights = SafeTensors.Load(weightsPath);
+        var report = LoadAndDispose(module, weights, encoderPrefix, source);
+        if (report.Missing.Count > 0 || report.Unexpected.Count > 0)
+        {
+            throw new InvalidDataException(
+                $"{source} does not match the model (missing: {string.Join(", ", report.Missing)}; unexpected: {string.Join(", ", report.Unexpected)}).");
+        }
+    }
+
+    private static CheckpointLoadReport LoadAndDispose(nn.Module module, Dictionary<string, Tensor> weights, string encoderPrefix, string source)
+    {
         try
         {
-            return Load(module, weights, encoderPrefix, weightsPath);
+            return Load(module, weights, encoderPrefix, source);
         }
         finally
         {

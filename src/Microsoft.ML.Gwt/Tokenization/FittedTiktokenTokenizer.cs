@@ -84,21 +84,8 @@ public sealed class FittedTiktokenTokenizer : TextTokenizer
     protected override int SpecialTokenCount(bool pair) => pair ? 3 : 2;
 
     /// <inheritdoc />
-    protected override EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second)
-    {
-        var ids = new List<int> { Cls };
-        ids.AddRange(first);
-        ids.Add(Sep);
-        int firstLength = ids.Count;
-        if (second is not null)
-        {
-            ids.AddRange(second);
-            ids.Add(Sep);
-        }
-        var types = new int[ids.Count];
-        Array.Fill(types, 1, firstLength, ids.Count - firstLength);
-        return new EncodedText(ids.ToArray(), types);
-    }
+    protected override EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second) =>
+        AssembleClsSep(Cls, Sep, first, second);
 
     /// <inheritdoc />
     protected override void SavePayload(BinaryWriter writer)

@@ -32,6 +32,24 @@ public abstract class TextTokenizer
     /// <summary>Wraps one or two id sequences with the family's special tokens.</summary>
     protected abstract EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second);
 
+    /// <summary>BERT's layout: <c>cls a sep</c> or <c>cls a sep b sep</c>, segment ids 0 for the first part and 1 for
+    /// the second.</summary>
+    protected static EncodedText AssembleClsSep(int cls, int sep, IReadOnlyList<int> first, IReadOnlyList<int>? second)
+    {
+        var ids = new List<int>(first.Count + (second?.Count ?? 0) + 3) { cls };
+        ids.AddRange(first);
+        ids.Add(sep);
+        int firstLength = ids.Count;
+        if (second is not null)
+        {
+            ids.AddRange(second);
+            ids.Add(sep);
+        }
+        var types = new int[ids.Count];
+        Array.Fill(types, 1, firstLength, ids.Count - firstLength);
+        return new EncodedText(ids.ToArray(), types);
+    }
+
     /// <summary>How many special tokens <see cref="Assemble"/> adds for one sentence or a pair.</summary>
     protected abstract int SpecialTokenCount(bool pair);
 

@@ -45,21 +45,8 @@ public sealed class WordPieceTextTokenizer : TextTokenizer
     protected override int SpecialTokenCount(bool pair) => pair ? 3 : 2;
 
     /// <inheritdoc />
-    protected override EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second)
-    {
-        var ids = new List<int>(first.Count + (second?.Count ?? 0) + 3) { _tokenizer.ClassificationTokenId };
-        ids.AddRange(first);
-        ids.Add(_tokenizer.SeparatorTokenId);
-        int firstLength = ids.Count;
-        if (second is not null)
-        {
-            ids.AddRange(second);
-            ids.Add(_tokenizer.SeparatorTokenId);
-        }
-        var types = new int[ids.Count];
-        Array.Fill(types, 1, firstLength, ids.Count - firstLength);
-        return new EncodedText(ids.ToArray(), types);
-    }
+    protected override EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second) =>
+        AssembleClsSep(_tokenizer.ClassificationTokenId, _tokenizer.SeparatorTokenId, first, second);
 
     /// <inheritdoc />
     protected override void SavePayload(BinaryWriter writer)

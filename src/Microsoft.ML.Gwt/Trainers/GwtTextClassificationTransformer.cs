@@ -249,21 +249,7 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
             {
                 throw new InvalidDataException("The model file has no weights.");
             }
-            try
-            {
-                var report = CheckpointLoader.Load(model, weights, model.EncoderPrefix, "the model's weights");
-                if (report.Missing.Count > 0 || report.Unexpected.Count > 0)
-                {
-                    throw new InvalidDataException($"The model's weights do not match its config (missing: {string.Join(", ", report.Missing)}; unexpected: {string.Join(", ", report.Unexpected)}).");
-                }
-            }
-            finally
-            {
-                foreach (var t in weights.Values)
-                {
-                    t.Dispose();
-                }
-            }
+            CheckpointLoader.LoadExact(model, weights, model.EncoderPrefix, "The model's weights");
             return new GwtTextClassificationTransformer(env, model, tokenizer,
                 new Settings(s1, hasS2 ? s2 : null, scoreColumn, predictedColumn, maxLen, batch, labels));
         }

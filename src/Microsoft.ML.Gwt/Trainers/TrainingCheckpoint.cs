@@ -112,11 +112,8 @@ internal sealed class TrainingCheckpoint
                 throw new InvalidDataException($"Checkpoint file '{path}' is missing or damaged (checksum mismatch); it was not loaded.");
             }
         }
-        var report = CheckpointLoader.LoadFile(model, Path.Combine(dir, "weights.safetensors"), model.EncoderPrefix);
-        if (report.Missing.Count > 0 || report.Unexpected.Count > 0)
-        {
-            throw new InvalidDataException($"Checkpoint '{dir}' does not match the model (missing: {string.Join(", ", report.Missing)}; unexpected: {string.Join(", ", report.Unexpected)}).");
-        }
+        var weightsPath = Path.Combine(dir, "weights.safetensors");
+        CheckpointLoader.LoadExact(model, SafeTensors.Load(weightsPath), model.EncoderPrefix, $"Checkpoint '{weightsPath}'");
         using (var stream = File.OpenRead(Path.Combine(dir, "optimizer.bin")))
         using (var reader = new BinaryReader(stream))
         {
