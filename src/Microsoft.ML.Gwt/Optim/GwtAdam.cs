@@ -104,6 +104,45 @@ public sealed class GwtAdam : OptimizerHelper
     public long CompressedParameterCount => _parameter_groups.SelectMany(g => g.Parameters)
         .Where(p => GetState(p).Compressed).Sum(p => p.numel());
 
+    /// <summary>
+    /// Loads a state saved by <c>save_state_dict</c>: the moments and step counts always, the saved hyper-parameters
+    /// (learning rate, betas, eps, weight decay, alpha, limiter) only when <paramref name="restoreHyperParameters"/> is
+    /// true. The inherited <c>load_state_dict(BinaryReader)</c> keeps the caller's hyper-parameters (as
+    /// <paramref name="restoreHyperParameters"/> false). Level, axis and which groups GWT compresses are never taken from
+    /// the state: a state of another layout is refused with an <see cref="InvalidDataException"/>.
+    /// </summary>
+    public void load_state_dict(BinaryReader reader, bool restoreHyperParameters)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        WithRestore(restoreHyperParameters, () => base.load_state_dict(reader));
+    }
+
+    /// <summary>Loads another optimizer's state dictionary; hyper-parameters as in
+    /// <see cref="load_state_dict(BinaryReader, bool)"/>.</summary>
+    public void load_state_dict(StateDictionary state_dict, bool restoreHyperParameters)
+    {
+        ArgumentNullException.ThrowIfNull(state_dict);
+        WithRestore(restoreHyperParameters, () => base.load_state_dict(state_dict));
+    }
+
+    /// <summary>Loads another optimizer's state dictionary, keeping this optimizer's hyper-parameters (see
+    /// <see cref="load_state_dict(BinaryReader, bool)"/>).</summary>
+    public override void load_state_dict(StateDictionary state_dict) => load_state_dict(state_dict, restoreHyperParameters: false);
+
+    private void WithRestore(bool restore, Action load)
+    {
+        var options = _parameter_groups.Select(g => (GwtAdamOptions)g.Options).ToList();
+        options.ForEach(o => o.RestoreHyperParametersOnLoad = restore);
+        try
+        {
+            load();
+        }
+        finally
+        {
+            options.ForEach(o => o.RestoreHyperParametersOnLoad = false);
+        }
+    }
+
     /// <inheritdoc />
     public override void add_param_group(ParamGroup param_group)
     {

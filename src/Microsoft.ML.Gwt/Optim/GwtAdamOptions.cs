@@ -38,37 +38,68 @@ public sealed class GwtAdamOptions : OptimizerOptions
     /// <summary>Largest allowed growth of the normalized approximation's norm per step (default 1.01).</summary>
     public double? LimiterGrowth { get; set; }
 
-    /// <inheritdoc />
+    /// <summary>Set by <see cref="GwtAdam.load_state_dict(BinaryReader, bool)"/> while it loads: whether saved
+    /// hyper-parameters replace this group's.</summary>
+    internal bool RestoreHyperParametersOnLoad { get; set; }
+
+    /// <summary>
+    /// Takes another group's options when <see cref="GwtAdam"/> loads a state dictionary. The caller's hyper-parameters
+    /// (learning rate, betas, eps, weight decay, alpha, limiter) are kept unless the load was asked to restore them
+    /// (<see cref="GwtAdam.load_state_dict(TorchSharp.torch.optim.Optimizer.StateDictionary, bool)"/> with
+    /// <c>restoreHyperParameters: true</c>). <see cref="Gwt"/>, <see cref="Level"/> and <see cref="Axis"/> fix the
+    /// state's layout and are never replaced; a state of another layout is refused when the moments load.
+    /// </summary>
     public override void LoadStateDict(OptimizerOptions source)
     {
-        base.LoadStateDict(source);
-        var o = (GwtAdamOptions)source;
-        Beta1 = o.Beta1;
-        Beta2 = o.Beta2;
-        Eps = o.Eps;
-        WeightDecay = o.WeightDecay;
-        Gwt = o.Gwt;
-        Level = o.Level;
-        Alpha = o.Alpha;
-        Axis = o.Axis;
-        NormGrowthLimiter = o.NormGrowthLimiter;
-        LimiterGrowth = o.LimiterGrowth;
+        ArgumentNullException.ThrowIfNull(source);
+        if (RestoreHyperParametersOnLoad)
+        {
+            var o = (GwtAdamOptions)source;
+            Restore(o.LearningRate, o.InitialLearningRate, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.Alpha, o.NormGrowthLimiter, o.LimiterGrowth);
+        }
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Reads this group's saved options from a <see cref="GwtAdam"/> state stream. As with
+    /// <see cref="LoadStateDict(OptimizerOptions)"/>, the saved hyper-parameters replace the caller's only when the load
+    /// was asked to restore them (<see cref="GwtAdam.load_state_dict(BinaryReader, bool)"/>); by default they are read
+    /// and dropped.
+    /// </summary>
     public override void LoadStateDict(BinaryReader reader)
     {
+        ArgumentNullException.ThrowIfNull(reader);
+        double? lr = LearningRate;
+        double initial = InitialLearningRate;
         base.LoadStateDict(reader);
-        Beta1 = reader.ReadDouble();
-        Beta2 = reader.ReadDouble();
-        Eps = reader.ReadDouble();
-        WeightDecay = reader.ReadDouble();
-        Gwt = reader.ReadBoolean();
-        Level = reader.ReadInt32();
-        Alpha = reader.ReadDouble();
-        Axis = reader.ReadInt32();
-        NormGrowthLimiter = reader.ReadBoolean();
-        LimiterGrowth = reader.ReadDouble();
+        double? savedLr = LearningRate;
+        double savedInitial = InitialLearningRate;
+        LearningRate = lr;
+        InitialLearningRate = initial;
+        double beta1 = reader.ReadDouble(), beta2 = reader.ReadDouble(), eps = reader.ReadDouble(), weightDecay = reader.ReadDouble();
+        reader.ReadBoolean(); // Gwt: layout, never replaced
+        reader.ReadInt32(); // Level: layout
+        double alpha = reader.ReadDouble();
+        reader.ReadInt32(); // Axis: layout
+        bool limiter = reader.ReadBoolean();
+        double growth = reader.ReadDouble();
+        if (RestoreHyperParametersOnLoad)
+        {
+            Restore(savedLr, savedInitial, beta1, beta2, eps, weightDecay, alpha, limiter, growth);
+        }
+    }
+
+    private void Restore(double? lr, double initialLr, double? beta1, double? beta2, double? eps, double? weightDecay, double? alpha,
+        bool? limiter, double? growth)
+    {
+        LearningRate = lr;
+        InitialLearningRate = initialLr;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+        WeightDecay = weightDecay;
+        Alpha = alpha;
+        NormGrowthLimiter = limiter;
+        LimiterGrowth = growth;
     }
 
     /// <inheritdoc />

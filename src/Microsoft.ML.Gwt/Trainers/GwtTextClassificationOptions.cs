@@ -108,7 +108,9 @@ public sealed partial class GwtTextClassificationTrainer
         /// a checkpoint and 5e-4 when training from scratch.</summary>
         public double? LearningRate { get; set; }
 
-        /// <summary>Fraction of all steps spent warming the learning rate up linearly from 0. Default 0.1.</summary>
+        /// <summary>Fraction of all optimizer steps spent warming the learning rate up linearly from 0; then it decays
+        /// linearly to 0, as Hugging Face's <c>get_linear_schedule_with_warmup</c> with steps counted from 0. The warm-up
+        /// lasts <c>ceil(steps · fraction)</c> steps, at most all steps but one. Default 0.1.</summary>
         public double WarmupFraction { get; set; } = 0.1;
 
         /// <summary>Decoupled weight decay of weight matrices (biases and LayerNorm get none). Default 0.01.</summary>
@@ -130,26 +132,33 @@ public sealed partial class GwtTextClassificationTrainer
         /// <see cref="GwtTargets.EncoderLinearWeights"/> (attention and feed-forward weights). Not saved with the model.</summary>
         public Func<string, Parameter, bool>? GwtTargetSelector { get; set; }
 
-        /// <summary>Clip the global gradient norm to this value; 0 disables. Default 1.</summary>
+        /// <summary>Clip the global gradient norm (over all trained parameters, after accumulation) to this value; 0
+        /// disables clipping. Default 1.</summary>
         public double GradientClipNorm { get; set; } = 1.0;
 
-        /// <summary>Batches whose gradients are summed before each optimizer step. Default 1.</summary>
+        /// <summary>Batches whose gradients are accumulated before each optimizer step. Each batch's loss is weighted by
+        /// its share of the step's rows, so a step gets the gradient of the mean loss over all its rows, also when the
+        /// last batch of an epoch is short. Default 1.</summary>
         public int GradientAccumulationSteps { get; set; } = 1;
 
         /// <summary>Device. Default <see cref="GwtDevice.Auto"/>.</summary>
         public GwtDevice Device { get; set; } = GwtDevice.Auto;
 
         /// <summary>Seed of weight initialization, shuffling and dropout. Default: drawn from the MLContext's seed. Runs are
-        /// reproducible on CPU when one training runs at a time: TorchSharp's random generator is process-wide.</summary>
+        /// reproducible on CPU when one training runs at a time: TorchSharp's dropout draws from its process-wide generator,
+        /// which the run re-seeds while it trains and hands back in the caller's state when <c>Fit</c> returns.</summary>
         public int? Seed { get; set; }
 
         /// <summary>Stop when validation accuracy has not improved for this many epochs and keep the best epoch's
-        /// weights; 0 disables. Needs <see cref="ValidationSet"/>. Default 0.</summary>
+        /// weights (also across a resume: they are saved in the checkpoint folder); 0 disables. Needs
+        /// <see cref="ValidationSet"/>. Default 0.</summary>
         public int EarlyStoppingPatience { get; set; }
 
-        /// <summary>A folder for resumable training: weights, optimizer state and position are written there every
-        /// <see cref="CheckpointEverySteps"/> steps and at each epoch end, and a run started with the same options resumes
-        /// from it. Default null (no checkpoints).</summary>
+        /// <summary>A folder for resumable training: weights, optimizer state, position and the best epoch's weights are
+        /// written there every <see cref="CheckpointEverySteps"/> steps and at each epoch end. A run started on the same
+        /// data (content and order, validation included) with the same options resumes from it; a finished run returns
+        /// its result without training. Other data or options: an <see cref="InvalidOperationException"/> naming what
+        /// differs. Default null (no checkpoints).</summary>
         public string? CheckpointFolder { get; set; }
 
         /// <summary>Optimizer steps between checkpoints; 0 writes only at epoch ends. Default 100.</summary>
@@ -188,7 +197,7 @@ public sealed partial class GwtTextClassificationTrainer
             Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, ">= 0");
             Check(GwtLevel is >= 0 and <= 16, nameof(GwtLevel), GwtLevel, "in [0, 16]");
             Check(GwtAlpha > 0 && double.IsFinite(GwtAlpha), nameof(GwtAlpha), GwtAlpha, "a finite number > 0");
-            Check(GradientClipNorm >= 0, nameof(GradientClipNorm), GradientClipNorm, ">= 0");
+            Check(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm), nameof(GradientClipNorm), GradientClipNorm, "a finite number >= 0 (0 disables clipping)");
             Check(GradientAccumulationSteps > 0, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "> 0");
             Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, ">= 0");
             Check(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");

@@ -91,7 +91,8 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
                 (o.Optimizer == GwtOptimizerKind.Gwt ? $" (level {o.GwtLevel}, alpha {o.GwtAlpha})" : "") + $", seed {seed}.");
 
         var (config, tokenizer, weightsPath) = PrepareModel(train, o, ch);
-        torch.manual_seed(seed);
+        using var random = new RunRandom(seed); // owns TorchSharp's generator until Fit returns, then gives the caller's state back
+        random.SeedInitialization();
         var model = new TextClassificationModel(config, numClasses);
         if (weightsPath is not null)
         {
@@ -107,7 +108,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         }
         model.to(device);
 
-        var session = new TrainingSession(_host, ch, o, model, tokenizer, device, seed, train, validation);
+        var session = new TrainingSession(_host, ch, o, model, tokenizer, device, random, train, validation);
         var result = session.Run();
         ch.Info(MessageSensitivity.None, $"Training done: {result.Steps} steps, optimizer state {result.OptimizerStateBytes / 1048576.0:F2} MB" +
                 (result.BestValidationAccuracy is double acc ? $", best validation accuracy {acc:P2}" : "") + ".");

@@ -1,4 +1,3 @@
-using Microsoft.ML.Data;
 using System.Diagnostics;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
@@ -10,42 +9,16 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.Gwt.Trainers;
 
-/// <summary>What a training run did: per-step losses, per-epoch validation, timing and memory.</summary>
-public sealed class GwtTrainingResult
-{
-    /// <summary>Optimizer steps taken (including skipped non-finite ones).</summary>
-    public long Steps { get; internal set; }
+/// <summary>Test hook argument: an optimizer step about to be applied (gradients accumulated and clipped).</summary>
+/// <param name="Step">The step's index (0-based).</param>
+/// <param name="LearningRate">The learning rate the step uses.</param>
+/// <param name="Rows">Training rows in the step (over all its micro-batches).</param>
+/// <param name="GradientNorm">The global gradient norm before clipping.</param>
+/// <param name="Model">The model, with its gradients.</param>
+internal sealed record OptimizerStepInfo(long Step, double LearningRate, int Rows, double GradientNorm, TextClassificationModel Model);
 
-    /// <summary>Steps skipped because the loss or a gradient was not finite.</summary>
-    public long SkippedSteps { get; internal set; }
-
-    /// <summary>Training loss of every optimizer step, in order.</summary>
-    public List<double> TrainingLoss { get; } = new();
-
-    /// <summary>Validation loss after each epoch (empty without a validation set).</summary>
-    public List<double> ValidationLoss { get; } = new();
-
-    /// <summary>Validation accuracy (over the whole set) after each epoch.</summary>
-    public List<double> ValidationAccuracy { get; } = new();
-
-    /// <summary>Best validation accuracy, or null without a validation set.</summary>
-    public double? BestValidationAccuracy { get; internal set; }
-
-    /// <summary>Bytes of optimizer state (Adam moments) at the end.</summary>
-    public long OptimizerStateBytes { get; internal set; }
-
-    /// <summary>Wall time spent in the training loop (validation included).</summary>
-    public TimeSpan TrainingTime { get; internal set; }
-
-    /// <summary>Training examples processed per second (validation excluded).</summary>
-    public double ExamplesPerSecond { get; internal set; }
-
-    /// <summary>Whether early stopping ended the run.</summary>
-    public bool StoppedEarly { get; internal set; }
-
-    /// <summary>Whether the run resumed from a checkpoint.</summary>
-    public bool Resumed { get; internal set; }
-}
+/// <summary>Test hook argument: an epoch's validation.</summary>
+internal sealed record ValidationInfo(int Epoch, double Loss, double Accuracy, TextClassificationModel Model);
 
 /// <summary>One training run: the loop behind <see cref="GwtTextClassificationTrainer.Fit"/>.</summary>
 internal sealed class TrainingSession
@@ -55,199 +28,309 @@ internal sealed class TrainingSession
     private readonly GwtTextClassificationTrainer.Options _o;
     private readonly TextClassificationModel _model;
     private readonly Device _device;
-    private readonly int _seed;
+    private readonly RunRandom _random;
     private readonly List<(EncodedText Text, int Label)> _train;
     private readonly List<(EncodedText Text, int Label)>? _validation;
     private readonly int _padId;
+    private readonly int _batchesPerEpoch;
+    private readonly LinearWarmupSchedule _schedule;
 
-    /// <summary>Test hook: a step number for which the loss is made NaN.</summary>
+    private GwtAdam _optimizer = null!;
+    private List<Parameter> _parameters = new();
+    private TrainingCheckpoint? _checkpoints;
+    private GwtTrainingResult _result = new();
+    private TrainingPosition _position = new();
+    private Dictionary<string, Tensor>? _best;
+    private double _trainSeconds;
+    private long _trainExamples;
+
+    /// <summary>Test hook: a step number (1-based) for which the loss is made NaN.</summary>
     internal static Func<long, bool>? PoisonStep { get; set; }
 
-    /// <summary>Test hook: called after every optimizer step (taken or skipped) with the optimizer.</summary>
+    /// <summary>Test hook: called after every optimizer step (taken or skipped) with its number (1-based) and the optimizer.</summary>
     internal static Action<long, GwtAdam>? AfterStep { get; set; }
 
+    /// <summary>Test hook: called before each optimizer step is applied.</summary>
+    internal static Action<OptimizerStepInfo>? BeforeOptimizerStep { get; set; }
+
+    /// <summary>Test hook: called after each epoch's validation.</summary>
+    internal static Action<ValidationInfo>? AfterValidation { get; set; }
+
     public TrainingSession(IHost host, IChannel ch, GwtTextClassificationTrainer.Options options, TextClassificationModel model,
-        TextTokenizer tokenizer, Device device, int seed, List<TextExample> train, List<TextExample>? validation)
+        TextTokenizer tokenizer, Device device, RunRandom random, List<TextExample> train, List<TextExample>? validation)
     {
         _host = host;
         _ch = ch;
         _o = options;
         _model = model;
         _device = device;
-        _seed = seed;
+        _random = random;
         _padId = tokenizer.PadId;
         _train = train.Select(r => (tokenizer.Encode(r.First, r.Second, options.MaxSequenceLength), r.Label)).ToList();
         _validation = validation?.Select(r => (tokenizer.Encode(r.First, r.Second, options.MaxSequenceLength), r.Label)).ToList();
+        _batchesPerEpoch = (_train.Count + options.BatchSize - 1) / options.BatchSize;
+        int stepsPerEpoch = (_batchesPerEpoch + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
+        double peak = options.LearningRate ?? (options.PretrainedModelPath is null ? 5e-4 : 5e-5);
+        _schedule = new LinearWarmupSchedule(peak, (long)stepsPerEpoch * options.MaxEpochs, options.WarmupFraction);
     }
 
     public GwtTrainingResult Run()
     {
-        var o = _o;
-        var result = new GwtTrainingResult();
-        int batchesPerEpoch = (_train.Count + o.BatchSize - 1) / o.BatchSize;
-        int stepsPerEpoch = (batchesPerEpoch + o.GradientAccumulationSteps - 1) / o.GradientAccumulationSteps;
-        long totalSteps = (long)stepsPerEpoch * o.MaxEpochs;
-        double peakLr = o.LearningRate ?? (o.PretrainedModelPath is null ? 5e-4 : 5e-5);
-        long warmup = (long)Math.Round(totalSteps * o.WarmupFraction);
-
-        using var optimizer = CreateOptimizer(peakLr);
-        var parameters = _model.parameters().Where(p => p.requires_grad).ToList();
-        var checkpoints = o.CheckpointFolder is null ? null : new TrainingCheckpoint(o.CheckpointFolder, Fingerprint(totalSteps, peakLr));
-        var position = new TrainingPosition();
-        Dictionary<string, Tensor>? bestWeights = null;
-        if (checkpoints?.TryLoad(_model, optimizer, out var restored) == true)
+        using var optimizer = CreateOptimizer(_schedule.PeakLearningRate, out var targets);
+        _optimizer = optimizer;
+        _parameters = _model.parameters().Where(p => p.requires_grad).ToList();
+        _checkpoints = _o.CheckpointFolder is null ? null : new TrainingCheckpoint(_o.CheckpointFolder,
+            TrainingFingerprint.Of(_o, _random.Seed, _model.NumClasses, _schedule.PeakLearningRate, targets, _train, _validation));
+        try
         {
-            position = restored;
-            result.Resumed = true;
-            result.TrainingLoss.AddRange(position.TrainingLoss);
-            result.ValidationLoss.AddRange(position.ValidationLoss);
-            result.ValidationAccuracy.AddRange(position.ValidationAccuracy);
-            result.SkippedSteps = position.SkippedSteps;
-            _ch.Info(MessageSensitivity.None, $"Resumed from checkpoint at epoch {position.Epoch + 1}, batch {position.Batch}, step {position.Step}.");
+            ResumeFromCheckpoint();
+            var total = Stopwatch.StartNew();
+            if (!_position.Finished)
+            {
+                TrainEpochs();
+            }
+            else
+            {
+                _ch.Info(MessageSensitivity.None, $"The checkpoint holds a finished run ({_position.Step} steps); returning its result without training.");
+            }
+            RestoreBestWeights();
+            Summarize(total.Elapsed);
+            return _result;
         }
-
-        var total = Stopwatch.StartNew();
-        double trainSeconds = 0;
-        long trainExamples = 0;
-        for (int epoch = position.Epoch; epoch < o.MaxEpochs; epoch++)
+        finally
         {
-            var order = EpochOrder(epoch);
-            var epochClock = Stopwatch.StartNew();
-            long epochExamples = 0;
-            int batch = epoch == position.Epoch ? position.Batch : 0;
-            _model.train();
-            while (batch < batchesPerEpoch)
-            {
-                // One optimizer step: GradientAccumulationSteps batches (fewer at the end of the epoch).
-                int micro = Math.Min(o.GradientAccumulationSteps, batchesPerEpoch - batch);
-                double stepLoss = 0;
-                bool finite = true;
-                long step = position.Step + 1;
-                double lr = peakLr * (step <= warmup && warmup > 0 ? (double)step / warmup : Math.Max(0.0, (double)(totalSteps - step) / Math.Max(1, totalSteps - warmup)));
-                foreach (var g in optimizer.ParamGroups)
-                {
-                    g.LearningRate = lr;
-                }
-                var clock = Stopwatch.StartNew();
-                using (var scope = torch.NewDisposeScope())
-                {
-                    optimizer.zero_grad();
-                    for (int m = 0; m < micro; m++)
-                    {
-                        MlNetInterop.ThrowIfCancelled(_host);
-                        torch.manual_seed(unchecked(_seed * 1_000_003L + step * 131L + m));
-                        var rows = order.Skip((batch + m) * o.BatchSize).Take(o.BatchSize).Select(i => _train[i]).ToList();
-                        using var tokens = TokenBatch.Create(rows.Select(r => r.Text).ToList(), _padId, _device);
-                        using var labels = torch.tensor(rows.Select(r => (long)r.Label).ToArray()).to(_device);
-                        var logits = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds);
-                        var loss = nn.functional.cross_entropy(logits, labels);
-                        if (PoisonStep?.Invoke(step) == true)
-                        {
-                            loss = loss * double.NaN;
-                        }
-                        double value = loss.item<float>();
-                        finite &= double.IsFinite(value);
-                        stepLoss += value * rows.Count;
-                        epochExamples += rows.Count;
-                        (loss / micro).backward();
-                    }
-                    double norm = nn.utils.clip_grad_norm_(parameters, o.GradientClipNorm > 0 ? o.GradientClipNorm : double.MaxValue);
-                    finite &= double.IsFinite(norm);
-                    if (finite)
-                    {
-                        optimizer.step();
-                    }
-                    else
-                    {
-                        result.SkippedSteps++;
-                        if (o.NonFiniteStep == NonFiniteStepAction.Throw)
-                        {
-                            throw new InvalidOperationException($"Step {step} (epoch {epoch + 1}) has a non-finite loss or gradient; set NonFiniteStep = Skip to skip such steps.");
-                        }
-                        _ch.Warning(MessageSensitivity.None, $"Step {step} (epoch {epoch + 1}) skipped: the loss or a gradient is not finite; the optimizer state is untouched.");
-                    }
-                    optimizer.zero_grad();
-                }
-                AfterStep?.Invoke(step, optimizer);
-                trainSeconds += clock.Elapsed.TotalSeconds;
-                int batchRows = Math.Min(_train.Count, (batch + micro) * o.BatchSize) - batch * o.BatchSize;
-                double meanLoss = stepLoss / Math.Max(1, batchRows);
-                result.TrainingLoss.Add(meanLoss);
-                batch += micro;
-                position = position with { Epoch = epoch, Batch = batch, Step = step };
-                double eps = epochExamples / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds);
-                if (step % o.LogEverySteps == 0 || batch == batchesPerEpoch)
-                {
-                    _ch.Info(MessageSensitivity.None, $"epoch {epoch + 1}/{o.MaxEpochs} step {step}/{totalSteps} loss {meanLoss:F4} lr {lr:G3} {eps:F1} examples/s optimizer state {optimizer.StateBytes / 1048576.0:F2} MB");
-                }
-                o.Progress?.Invoke(new GwtTrainingProgress(epoch + 1, step, totalSteps, meanLoss, lr, eps));
-                if (checkpoints is not null && o.CheckpointEverySteps > 0 && step % o.CheckpointEverySteps == 0 && batch < batchesPerEpoch)
-                {
-                    checkpoints.Save(_model, optimizer, Snapshot(position, result));
-                }
-            }
-            trainExamples += epochExamples;
+            DisposeAll(_best);
+            _best = null;
+        }
+    }
 
-            // End of epoch: validate on the whole validation set.
-            bool stop = false;
-            if (_validation is { Count: > 0 })
+    private void ResumeFromCheckpoint()
+    {
+        var restored = _checkpoints?.TryLoad(_model, _optimizer);
+        if (restored is null)
+        {
+            return;
+        }
+        _position = restored.Position;
+        if (restored.BestWeights is not null)
+        {
+            _best = restored.BestWeights.ToDictionary(kv => kv.Key, kv => MoveTo(kv.Value, _device));
+        }
+        _result.Resumed = true;
+        _result.TrainingLoss.AddRange(_position.TrainingLoss);
+        _result.ValidationLoss.AddRange(_position.ValidationLoss);
+        _result.ValidationAccuracy.AddRange(_position.ValidationAccuracy);
+        _result.SkippedSteps = _position.SkippedSteps;
+        _result.StoppedEarly = _position.StoppedEarly;
+        _ch.Info(MessageSensitivity.None, $"Resumed from checkpoint at epoch {_position.Epoch + 1}, batch {_position.Batch}, step {_position.Step}.");
+    }
+
+    private void TrainEpochs()
+    {
+        for (int epoch = _position.Epoch; epoch < _o.MaxEpochs; epoch++)
+        {
+            TrainEpoch(epoch);
+            bool stop = ValidateEpoch(epoch);
+            _position = _position with
             {
-                var (vLoss, vAcc) = Evaluate(_validation);
-                result.ValidationLoss.Add(vLoss);
-                result.ValidationAccuracy.Add(vAcc);
-                _ch.Info(MessageSensitivity.None, $"epoch {epoch + 1}: validation loss {vLoss:F4}, accuracy {vAcc:P2} over {_validation.Count} rows");
-                o.Progress?.Invoke(new GwtTrainingProgress(epoch + 1, position.Step, totalSteps, result.TrainingLoss.LastOrDefault(), 0, 0, vLoss, vAcc));
-                if (vAcc > position.BestAccuracy)
-                {
-                    position = position with { BestAccuracy = vAcc, BestEpoch = epoch };
-                    if (o.EarlyStoppingPatience > 0)
-                    {
-                        DisposeAll(bestWeights);
-                        bestWeights = _model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
-                    }
-                }
-                else if (o.EarlyStoppingPatience > 0 && epoch - position.BestEpoch >= o.EarlyStoppingPatience)
-                {
-                    _ch.Info(MessageSensitivity.None, $"Early stopping: no validation improvement for {o.EarlyStoppingPatience} epoch(s); keeping epoch {position.BestEpoch + 1}.");
-                    stop = true;
-                }
-                _model.train();
-            }
-            position = position with { Epoch = epoch + 1, Batch = 0 };
-            checkpoints?.Save(_model, optimizer, Snapshot(position, result));
+                Epoch = epoch + 1, Batch = 0, Finished = stop || epoch + 1 == _o.MaxEpochs, StoppedEarly = stop,
+            };
+            _result.StoppedEarly = stop;
+            _checkpoints?.Save(_model, _optimizer, Snapshot(), _best);
             if (stop)
             {
-                result.StoppedEarly = true;
                 break;
             }
         }
-        if (bestWeights is not null)
-        {
-            using (torch.no_grad())
-            {
-                foreach (var (name, p) in _model.named_parameters())
-                {
-                    p.copy_(bestWeights[name]);
-                }
-            }
-            DisposeAll(bestWeights);
-        }
-        result.Steps = position.Step;
-        result.BestValidationAccuracy = _validation is { Count: > 0 } && position.BestAccuracy >= 0 ? position.BestAccuracy : null;
-        result.OptimizerStateBytes = optimizer.StateBytes;
-        result.TrainingTime = total.Elapsed;
-        result.ExamplesPerSecond = trainExamples / Math.Max(1e-9, trainSeconds);
-        return result;
     }
 
-    private GwtAdam CreateOptimizer(double lr)
+    private void TrainEpoch(int epoch)
+    {
+        var order = _random.EpochOrder(epoch, _train.Count);
+        var epochClock = Stopwatch.StartNew();
+        long epochExamples = 0;
+        int batch = epoch == _position.Epoch ? _position.Batch : 0;
+        _model.train();
+        while (batch < _batchesPerEpoch)
+        {
+            // One optimizer step: GradientAccumulationSteps batches (fewer at the end of the epoch).
+            int micro = Math.Min(_o.GradientAccumulationSteps, _batchesPerEpoch - batch);
+            var clock = Stopwatch.StartNew();
+            var (meanLoss, rows, lr) = TrainStep(epoch, order, batch, micro);
+            _trainSeconds += clock.Elapsed.TotalSeconds;
+            epochExamples += rows;
+            batch += micro;
+            _position = _position with { Epoch = epoch, Batch = batch, Step = _position.Step + 1 };
+            Report(epoch, meanLoss, lr, epochExamples / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), batch == _batchesPerEpoch);
+            if (_checkpoints is not null && _o.CheckpointEverySteps > 0 && _position.Step % _o.CheckpointEverySteps == 0 && batch < _batchesPerEpoch)
+            {
+                _checkpoints.Save(_model, _optimizer, Snapshot(), _best);
+            }
+        }
+        _trainExamples += epochExamples;
+    }
+
+    /// <summary>Accumulates <paramref name="micro"/> batches starting at <paramref name="batch"/>, clips, and applies
+    /// one optimizer step at the scheduled learning rate. Each micro-batch's mean loss is weighted by its share of the
+    /// step's rows, so the accumulated gradient is the gradient of the mean loss over all the step's rows.</summary>
+    private (double MeanLoss, int Rows, double LearningRate) TrainStep(int epoch, int[] order, int batch, int micro)
+    {
+        long step = _position.Step; // 0-based index of this step
+        double lr = _schedule.At(step);
+        foreach (var g in _optimizer.ParamGroups)
+        {
+            g.LearningRate = lr;
+        }
+        int first = batch * _o.BatchSize;
+        int stepRows = Math.Min(_train.Count, (batch + micro) * _o.BatchSize) - first;
+        double lossSum = 0;
+        bool finite = true;
+        using (torch.NewDisposeScope())
+        {
+            _optimizer.zero_grad();
+            for (int m = 0; m < micro; m++)
+            {
+                MlNetInterop.ThrowIfCancelled(_host);
+                _random.SeedMicroBatch(step, m);
+                var rows = order.Skip(first + m * _o.BatchSize).Take(_o.BatchSize).Select(i => _train[i]).ToList();
+                double loss = MicroBatch(rows, (double)rows.Count / stepRows, step + 1);
+                finite &= double.IsFinite(loss);
+                lossSum += loss * rows.Count;
+            }
+            double norm = ClipGradients();
+            finite &= double.IsFinite(norm);
+            BeforeOptimizerStep?.Invoke(new OptimizerStepInfo(step, lr, stepRows, norm, _model));
+            if (finite)
+            {
+                _optimizer.step();
+            }
+            else
+            {
+                SkipStep(step + 1, epoch);
+            }
+            _optimizer.zero_grad();
+        }
+        AfterStep?.Invoke(step + 1, _optimizer);
+        double meanLoss = lossSum / Math.Max(1, stepRows);
+        _result.TrainingLoss.Add(meanLoss);
+        return (meanLoss, stepRows, lr);
+    }
+
+    /// <summary>Forward and backward of one micro-batch; the mean loss is scaled by <paramref name="weight"/> (the
+    /// micro-batch's share of the step's rows) before backward. Returns the unscaled mean loss.</summary>
+    private double MicroBatch(List<(EncodedText Text, int Label)> rows, double weight, long stepNumber)
+    {
+        using var tokens = TokenBatch.Create(rows.Select(r => r.Text).ToList(), _padId, _device);
+        using var labels = torch.tensor(rows.Select(r => (long)r.Label).ToArray()).to(_device);
+        var logits = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds);
+        var loss = nn.functional.cross_entropy(logits, labels);
+        if (PoisonStep?.Invoke(stepNumber) == true)
+        {
+            loss = loss * double.NaN;
+        }
+        double value = loss.item<float>();
+        (weight == 1.0 ? loss : loss * weight).backward();
+        return value;
+    }
+
+    /// <summary>Clips the global gradient norm to <c>GradientClipNorm</c> (0: no clipping) and returns the norm before clipping.</summary>
+    private double ClipGradients()
+    {
+        if (_o.GradientClipNorm > 0)
+        {
+            return nn.utils.clip_grad_norm_(_parameters, _o.GradientClipNorm);
+        }
+        var norms = _parameters.Select(p => p.grad).Where(g => g is not null).Select(g => torch.linalg.vector_norm(g!)).ToArray();
+        return norms.Length == 0 ? 0 : torch.linalg.vector_norm(torch.stack(norms)).item<float>();
+    }
+
+    private void SkipStep(long stepNumber, int epoch)
+    {
+        _result.SkippedSteps++;
+        if (_o.NonFiniteStep == NonFiniteStepAction.Throw)
+        {
+            throw new InvalidOperationException($"Step {stepNumber} (epoch {epoch + 1}) has a non-finite loss or gradient; set NonFiniteStep = Skip to skip such steps.");
+        }
+        _ch.Warning(MessageSensitivity.None, $"Step {stepNumber} (epoch {epoch + 1}) skipped: the loss or a gradient is not finite; the optimizer state is untouched.");
+    }
+
+    private void Report(int epoch, double meanLoss, double lr, double examplesPerSecond, bool endOfEpoch)
+    {
+        long step = _position.Step;
+        if (step % _o.LogEverySteps == 0 || endOfEpoch)
+        {
+            _ch.Info(MessageSensitivity.None, $"epoch {epoch + 1}/{_o.MaxEpochs} step {step}/{_schedule.TotalSteps} loss {meanLoss:F4} lr {lr:G3} {examplesPerSecond:F1} examples/s optimizer state {_optimizer.StateBytes / 1048576.0:F2} MB");
+        }
+        _o.Progress?.Invoke(new GwtTrainingProgress(epoch + 1, step, _schedule.TotalSteps, meanLoss, lr, examplesPerSecond));
+    }
+
+    /// <summary>Validates on the whole validation set after an epoch, keeps the best epoch's weights when early stopping
+    /// is on, and returns whether early stopping ends the run.</summary>
+    private bool ValidateEpoch(int epoch)
+    {
+        if (_validation is not { Count: > 0 })
+        {
+            return false;
+        }
+        var (vLoss, vAcc) = Evaluate(_validation);
+        _result.ValidationLoss.Add(vLoss);
+        _result.ValidationAccuracy.Add(vAcc);
+        _ch.Info(MessageSensitivity.None, $"epoch {epoch + 1}: validation loss {vLoss:F4}, accuracy {vAcc:P2} over {_validation.Count} rows");
+        _o.Progress?.Invoke(new GwtTrainingProgress(epoch + 1, _position.Step, _schedule.TotalSteps, _result.TrainingLoss.LastOrDefault(), 0, 0, vLoss, vAcc));
+        AfterValidation?.Invoke(new ValidationInfo(epoch, vLoss, vAcc, _model));
+        bool stop = false;
+        if (vAcc > _position.BestAccuracy)
+        {
+            _position = _position with { BestAccuracy = vAcc, BestEpoch = epoch };
+            if (_o.EarlyStoppingPatience > 0)
+            {
+                DisposeAll(_best);
+                _best = _model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+            }
+        }
+        else if (_o.EarlyStoppingPatience > 0 && epoch - _position.BestEpoch >= _o.EarlyStoppingPatience)
+        {
+            _ch.Info(MessageSensitivity.None, $"Early stopping: no validation improvement for {_o.EarlyStoppingPatience} epoch(s); keeping epoch {_position.BestEpoch + 1}.");
+            stop = true;
+        }
+        _model.train();
+        return stop;
+    }
+
+    /// <summary>With early stopping, the run's result is the best epoch's weights.</summary>
+    private void RestoreBestWeights()
+    {
+        if (_best is null)
+        {
+            return;
+        }
+        using (torch.no_grad())
+        {
+            foreach (var (name, p) in _model.named_parameters())
+            {
+                p.copy_(_best[name]);
+            }
+        }
+    }
+
+    private void Summarize(TimeSpan elapsed)
+    {
+        _result.Steps = _position.Step;
+        _result.BestValidationAccuracy = _validation is { Count: > 0 } && _position.BestAccuracy >= 0 ? _position.BestAccuracy : null;
+        _result.OptimizerStateBytes = _optimizer.StateBytes;
+        _result.TrainingTime = elapsed;
+        _result.ExamplesPerSecond = _trainExamples / Math.Max(1e-9, _trainSeconds);
+    }
+
+    private GwtAdam CreateOptimizer(double lr, out List<string> targets)
     {
         var o = _o;
         var selector = o.Optimizer == GwtOptimizerKind.Gwt ? o.GwtTargetSelector ?? GwtTargets.EncoderLinearWeights : (_, _) => false;
-        var named = _model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
-        var targeted = named.Where(p => selector(p.name, p.parameter)).Select(p => p.parameter).ToList();
-        var decayed = named.Where(p => !selector(p.name, p.parameter) && p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
-        var plain = named.Where(p => !selector(p.name, p.parameter) && p.parameter.dim() < 2).Select(p => p.parameter).ToList();
+        var named = _model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter, targeted: selector(p.name, p.parameter))).ToList();
+        targets = named.Where(p => p.targeted).Select(p => p.name).ToList();
+        var targeted = named.Where(p => p.targeted).Select(p => p.parameter).ToList();
+        var decayed = named.Where(p => !p.targeted && p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
+        var plain = named.Where(p => !p.targeted && p.parameter.dim() < 2).Select(p => p.parameter).ToList();
         var groups = new List<GwtAdamParamGroup>();
         if (targeted.Count > 0)
         {
@@ -287,25 +370,24 @@ internal sealed class TrainingSession
         return (lossSum / rows.Count, (double)correct / rows.Count);
     }
 
-    private int[] EpochOrder(int epoch)
+    private TrainingPosition Snapshot() => _position with
     {
-        var rng = new Random(unchecked(_seed * 31 + epoch));
-        var order = Enumerable.Range(0, _train.Count).ToArray();
-        rng.Shuffle(order);
-        return order;
-    }
-
-    private string Fingerprint(long totalSteps, double lr) => string.Join("|", _train.Count, _seed, _o.BatchSize, _o.MaxEpochs, totalSteps,
-        lr.ToString("R"), _o.Optimizer, _o.GwtLevel, _o.GwtAlpha.ToString("R"), _o.MaxSequenceLength, _o.GradientAccumulationSteps,
-        _o.PretrainedModelPath ?? _o.ModelSize.ToString(), _model.NumClasses, _train.Sum(r => (long)r.Text.Ids.Sum() + r.Label));
-
-    private static TrainingPosition Snapshot(TrainingPosition p, GwtTrainingResult r) => p with
-    {
-        TrainingLoss = r.TrainingLoss.ToArray(),
-        ValidationLoss = r.ValidationLoss.ToArray(),
-        ValidationAccuracy = r.ValidationAccuracy.ToArray(),
-        SkippedSteps = r.SkippedSteps,
+        TrainingLoss = _result.TrainingLoss.ToArray(),
+        ValidationLoss = _result.ValidationLoss.ToArray(),
+        ValidationAccuracy = _result.ValidationAccuracy.ToArray(),
+        SkippedSteps = _result.SkippedSteps,
     };
+
+    private static Tensor MoveTo(Tensor t, Device device)
+    {
+        if (t.device == device)
+        {
+            return t;
+        }
+        var moved = t.to(device);
+        t.Dispose();
+        return moved;
+    }
 
     private static void DisposeAll(Dictionary<string, Tensor>? tensors)
     {

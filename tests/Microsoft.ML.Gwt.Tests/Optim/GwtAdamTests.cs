@@ -151,6 +151,44 @@ public sealed class GwtAdamTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void LoadingAStateKeepsTheCallersHyperParametersUnlessAskedToRestoreThem(bool restore)
+    {
+        using var w1 = new Parameter(ones(4, 8));
+        using var saved = GwtAdam.Create(new[] { ("encoder.layer.0.output.dense.weight", w1) },
+            new GwtAdamOptions { LearningRate = 0.1, WeightDecay = 0.5, Alpha = 3, Beta1 = 0.8 });
+        saved.zero_grad();
+        SetGrad(w1, full(4, 8, 0.25f));
+        saved.step();
+        using var ms = new MemoryStream();
+        using (var writer = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) saved.save_state_dict(writer);
+
+        using var w2 = new Parameter(ones(4, 8));
+        using var loaded = GwtAdam.Create(new[] { ("encoder.layer.0.output.dense.weight", w2) },
+            new GwtAdamOptions { LearningRate = 0.01, WeightDecay = 0.0, Alpha = 2, Beta1 = 0.9 });
+        ms.Position = 0;
+        using (var reader = new BinaryReader(ms, System.Text.Encoding.UTF8, leaveOpen: true)) loaded.load_state_dict(reader, restore);
+        var o = loaded.Groups[0].Options;
+        Assert.AreEqual(restore ? 0.5 : 0.0, o.WeightDecay, "weight decay");
+        Assert.AreEqual(restore ? 0.1 : 0.01, o.LearningRate, "learning rate");
+        Assert.AreEqual(restore ? 3.0 : 2.0, o.Alpha, "alpha");
+        Assert.AreEqual(restore ? 0.8 : 0.9, o.Beta1, "beta1");
+        Assert.AreEqual(1, loaded.GetState(w2).Step, "the moments and step count always load");
+        CollectionAssert.AreEqual(saved.GetState(w1).ExpAvg.data<float>().ToArray(), loaded.GetState(w2).ExpAvg.data<float>().ToArray());
+
+        if (!restore)
+        {
+            // The inherited overload (TorchSharp's) keeps the caller's values too.
+            using var w3 = new Parameter(ones(4, 8));
+            using var plain = GwtAdam.Create(new[] { ("encoder.layer.0.output.dense.weight", w3) }, new GwtAdamOptions { WeightDecay = 0.0 });
+            ms.Position = 0;
+            using (var reader = new BinaryReader(ms)) plain.load_state_dict(reader);
+            Assert.AreEqual(0.0, plain.Groups[0].Options.WeightDecay);
+        }
+    }
+
+    [TestMethod]
     public void StateDictRoundTripResumesBitIdentically()
     {
         manual_seed(21);

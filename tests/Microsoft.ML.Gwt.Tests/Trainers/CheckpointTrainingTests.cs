@@ -69,8 +69,8 @@ public sealed class CheckpointTrainingTests
 
         o.Seed = 4; // other options: the folder belongs to another run
         File.WriteAllBytes(weights, bytes);
-        var other = Assert.ThrowsExactly<InvalidDataException>(() => ml.MulticlassClassification.Trainers.Gwt(o).Fit(data));
-        StringAssert.Contains(other.Message, "other options");
+        var other = Assert.ThrowsExactly<InvalidOperationException>(() => ml.MulticlassClassification.Trainers.Gwt(o).Fit(data));
+        StringAssert.Contains(other.Message, "Seed (checkpoint: 3; now: 4)");
     }
 
     [TestMethod]
