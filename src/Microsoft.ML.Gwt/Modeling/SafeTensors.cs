@@ -34,7 +34,7 @@ public static class SafeTensors
     public static IReadOnlyList<SafeTensorInfo> ReadHeader(string path)
     {
         using var stream = File.OpenRead(path);
-        return ReadHeader(stream, path, out _);
+        return ReadHeader(stream, stream.Length, path, out _);
     }
 
     /// <summary>Reads every tensor as float32 (F16/BF16/F64 are converted) on the CPU. The caller owns the tensors.</summary>
@@ -49,7 +49,8 @@ public static class SafeTensors
     public static Dictionary<string, Tensor> Load(Stream stream, string source)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var infos = ReadHeader(stream, source, out long dataStart);
+        stream.Position = 0;
+        var infos = ReadHeader(stream, stream.Length, source, out long dataStart);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
@@ -68,6 +69,121 @@ public static class SafeTensors
         }
         return result;
     }
+
+    /// <summary>
+    /// Reads a safetensors stream from its current position into existing tensors, one tensor at a time and in file
+    /// order, through a small reused buffer: the stream is read once, forward only, and never held whole in memory.
+    /// The file must hold exactly the tensors of <paramref name="targets"/>, with the same shapes; stored F16/BF16/F64
+    /// values are converted to the target's type, and targets may live on any device.
+    /// </summary>
+    /// <param name="stream">The stream, positioned at the start of the safetensors data; it need not be seekable.</param>
+    /// <param name="length">The number of bytes the safetensors data has from the current position.</param>
+    /// <param name="targets">The tensors to fill, by name (for example a module's <c>state_dict()</c>).</param>
+    /// <param name="source">What the stream is, for error messages.</param>
+    /// <exception cref="FormatException">The data is malformed, or its names or shapes do not match the targets.</exception>
+    public static void ReadInto(Stream stream, long length, IReadOnlyDictionary<string, Tensor> targets, string source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(targets);
+        var infos = ReadHeader(stream, length, source, out long dataStart);
+        CheckTargets(infos, targets, source);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            long at = 0; // bytes of data consumed
+            foreach (var info in infos.OrderBy(i => i.Begin))
+            {
+                Skip(stream, info.Begin - at, buffer, source);
+                ReadTensorInto(stream, info, targets[info.Name], buffer, source);
+                at = info.End;
+            }
+            Skip(stream, length - dataStart - at, buffer, source);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void CheckTargets(IReadOnlyList<SafeTensorInfo> infos, IReadOnlyDictionary<string, Tensor> targets, string source)
+    {
+        var names = infos.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var missing = targets.Keys.Where(k => !names.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var unexpected = names.Where(n => !targets.ContainsKey(n)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+        {
+            throw Bad(source, $"its tensors do not match the model (missing: {string.Join(", ", missing.Take(10))}; unexpected: {string.Join(", ", unexpected.Take(10))})");
+        }
+        foreach (var info in infos)
+        {
+            var shape = targets[info.Name].shape;
+            if (!shape.SequenceEqual(info.Shape))
+            {
+                throw Bad(source, $"tensor '{info.Name}' has shape [{string.Join(", ", info.Shape)}] but the model's has [{string.Join(", ", shape)}]");
+            }
+        }
+    }
+
+    private static void ReadTensorInto(Stream stream, SafeTensorInfo info, Tensor target, byte[] buffer, string source)
+    {
+        long bytes = info.End - info.Begin;
+        if (bytes > int.MaxValue)
+        {
+            throw Bad(source, $"tensor '{info.Name}' is larger than 2 GB");
+        }
+        var stored = StoredType(info.DType);
+        bool direct = stored == target.dtype && target.device_type == DeviceType.CPU && target.is_contiguous();
+        using var scope = torch.NewDisposeScope();
+        var destination = direct ? target : torch.empty(info.Shape, stored);
+        if (bytes > 0)
+        {
+            var span = destination.bytes;
+            for (int done = 0; done < bytes;)
+            {
+                int n = (int)Math.Min(buffer.Length, bytes - done);
+                ReadExactly(stream, buffer.AsSpan(0, n), info.Name, source);
+                buffer.AsSpan(0, n).CopyTo(span.Slice(done));
+                done += n;
+            }
+        }
+        if (!direct)
+        {
+            using var noGrad = torch.no_grad();
+            target.copy_(destination);
+        }
+    }
+
+    private static void Skip(Stream stream, long count, byte[] buffer, string source)
+    {
+        while (count > 0)
+        {
+            int n = (int)Math.Min(buffer.Length, count);
+            ReadExactly(stream, buffer.AsSpan(0, n), "padding", source);
+            count -= n;
+        }
+    }
+
+    private static void ReadExactly(Stream stream, Span<byte> into, string what, string source)
+    {
+        try
+        {
+            stream.ReadExactly(into);
+        }
+        catch (EndOfStreamException)
+        {
+            throw Bad(source, $"the data ends inside '{what}'");
+        }
+    }
+
+    private static ScalarType StoredType(string dtype) => dtype switch
+    {
+        "F32" => ScalarType.Float32,
+        "F16" => ScalarType.Float16,
+        "BF16" => ScalarType.BFloat16,
+        "F64" => ScalarType.Float64,
+        "I64" => ScalarType.Int64,
+        _ => ScalarType.Int32,
+    };
 
     /// <summary>Writes float32 tensors (any device) to a safetensors file, through a temporary file and a rename.</summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors)
@@ -101,20 +217,22 @@ public static class SafeTensors
         }
         foreach (var (_, tensor) in ordered)
         {
-            using var cpu = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
+            // Every intermediate (detached view, converted or CPU copy) is released here, not by the finalizer.
+            using var scope = torch.NewDisposeScope();
+            var cpu = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
             stream.Write(cpu.bytes);
         }
     }
 
-    private static IReadOnlyList<SafeTensorInfo> ReadHeader(Stream stream, string source, out long dataStart)
+    /// <summary>Reads the header from the stream's current position; <paramref name="fileLength"/> is the number of
+    /// bytes from there to the end of the data.</summary>
+    private static IReadOnlyList<SafeTensorInfo> ReadHeader(Stream stream, long fileLength, string source, out long dataStart)
     {
-        long fileLength = stream.Length;
         if (fileLength < 8)
         {
             throw Bad(source, $"the file has {fileLength} bytes, fewer than the 8-byte header length");
         }
         Span<byte> lengthBytes = stackalloc byte[8];
-        stream.Position = 0;
         stream.ReadExactly(lengthBytes);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength > MaxHeaderBytes || (long)headerLength > fileLength - 8)
@@ -230,15 +348,7 @@ public static class SafeTensors
         var raw = GC.AllocateUninitializedArray<byte>((int)bytes);
         stream.Position = dataStart + info.Begin;
         stream.ReadExactly(raw);
-        var stored = info.DType switch
-        {
-            "F32" => ScalarType.Float32,
-            "F16" => ScalarType.Float16,
-            "BF16" => ScalarType.BFloat16,
-            "F64" => ScalarType.Float64,
-            "I64" => ScalarType.Int64,
-            _ => ScalarType.Int32,
-        };
+        var stored = StoredType(info.DType);
         using var t = torch.empty(info.Shape, stored);
         if (bytes > 0)
         {

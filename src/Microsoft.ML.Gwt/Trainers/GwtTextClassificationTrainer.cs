@@ -46,7 +46,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
             TextColumns.CheckText(input.Schema, o.Sentence2ColumnName, "text");
         }
         int numClasses = (int)((KeyDataViewType)labelColumn.Type).Count;
-        var labelNames = TextColumns.LabelNames(labelColumn);
+        var labelKeys = LabelKeys.FromColumn(labelColumn);
 
         using var ch = _host.Start("Training");
         var train = TextColumns.Read(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, skipMissingLabels: true, out long skipped);
@@ -74,10 +74,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
             {
                 TextColumns.CheckText(o.ValidationSet.Schema, o.Sentence2ColumnName, "text");
             }
-            if (((KeyDataViewType)vLabel.Type).Count != (ulong)numClasses)
-            {
-                throw new ArgumentException($"The validation set's label column '{o.LabelColumnName}' has {((KeyDataViewType)vLabel.Type).Count} keys but the training data has {numClasses}; map both with the same MapValueToKey.", nameof(o.ValidationSet));
-            }
+            CheckSameKeys(vLabel, numClasses, labelKeys, o.LabelColumnName);
             validation = TextColumns.Read(o.ValidationSet, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, skipMissingLabels: true, out long vSkipped);
             if (vSkipped > 0)
             {
@@ -115,10 +112,39 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         model.eval();
         return new GwtTextClassificationTransformer(_host, model, tokenizer, new GwtTextClassificationTransformer.Settings(
             o.Sentence1ColumnName, o.Sentence2ColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.MaxSequenceLength,
-            o.ScoringBatchSize, labelNames), result);
+            o.ScoringBatchSize, labelKeys, o.Device), result);
     }
 
-    /// <summary>Adds the score and predicted-label columns to an input schema shape.</summary>
+    /// <summary>The validation label must use the training label's key mapping: the same count and the same values in
+    /// the same order (otherwise validation accuracy and early stopping compare other classes).</summary>
+    private static void CheckSameKeys(DataViewSchema.Column validationLabel, int numClasses, LabelKeys? trainKeys, string name)
+    {
+        ulong count = ((KeyDataViewType)validationLabel.Type).Count;
+        var validationKeys = LabelKeys.FromColumn(validationLabel);
+        string? difference;
+        if (count != (ulong)numClasses)
+        {
+            difference = $"{count} keys against {numClasses}";
+        }
+        else if (trainKeys is null || validationKeys is null)
+        {
+            difference = trainKeys == validationKeys ? null : $"key values {(validationKeys is null ? "absent" : "present")} against {(trainKeys is null ? "absent" : "present")}";
+        }
+        else
+        {
+            difference = validationKeys.FirstDifference(trainKeys);
+        }
+        if (difference is not null)
+        {
+            throw new ArgumentException(
+                $"The validation set's label column '{name}' has another key mapping than the training data (validation against training: {difference}); map both with the same fitted MapValueToKey.",
+                nameof(Options.ValidationSet));
+        }
+    }
+
+    /// <summary>Adds the score and predicted-label columns to an input schema shape: the same columns, types and
+    /// annotations the trained transformer produces (<c>PredictedLabel</c>'s key values have the label's own type).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or has the wrong type (the message names it).</exception>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
@@ -128,9 +154,9 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         {
             throw new ArgumentOutOfRangeException(o.LabelColumnName, $"Could not find label column '{o.LabelColumnName}'.");
         }
-        if (!label.IsKey)
+        if (!label.IsKey || label.ItemType != NumberDataViewType.UInt32 || label.Kind != SchemaShape.Column.VectorKind.Scalar)
         {
-            throw new ArgumentOutOfRangeException(o.LabelColumnName, $"Schema mismatch for label column '{o.LabelColumnName}': expected Key<UInt32>, got {label.ItemType}.");
+            throw new ArgumentOutOfRangeException(o.LabelColumnName, $"Schema mismatch for label column '{o.LabelColumnName}': expected Key<UInt32>, got {label.ItemType}{(label.IsKey ? " key" : "")}.");
         }
         foreach (var name in new[] { o.Sentence1ColumnName, o.Sentence2ColumnName }.OfType<string>())
         {
@@ -145,15 +171,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
             }
         }
         var columns = inputSchema.Where(c => c.Name != o.ScoreColumnName && c.Name != o.PredictedLabelColumnName).ToList();
-        bool hasKeyValues = label.Annotations.Any(a => a.Name == "KeyValues");
-        var textType = TextDataViewType.Instance;
-        SchemaShape.Column Annotation(string name, bool vector) =>
-            MlNetInterop.ShapeColumn(name, vector ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar, textType, isKey: false);
-        var kinds = new[] { Annotation("ScoreColumnKind", false), Annotation("ScoreValueKind", false) };
-        var scoreAnnotations = new SchemaShape(hasKeyValues ? kinds.Append(Annotation("SlotNames", true)) : kinds);
-        var labelAnnotations = new SchemaShape(hasKeyValues ? kinds.Append(Annotation("KeyValues", true)) : kinds);
-        columns.Add(MlNetInterop.ShapeColumn(o.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, isKey: false, scoreAnnotations));
-        columns.Add(MlNetInterop.ShapeColumn(o.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, isKey: true, labelAnnotations));
+        columns.AddRange(ScoreColumns.ForShape(o.ScoreColumnName, o.PredictedLabelColumnName, label).ToShape());
         return new SchemaShape(columns);
     }
 

@@ -9,24 +9,25 @@ namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>
 /// The trained text classifier. <see cref="Transform"/> lazily adds a <c>Score</c> column (a vector of class
-/// probabilities) and a <c>PredictedLabel</c> key column (with the training label's values), scoring rows in batches;
-/// it works with <c>PredictionEngine</c>, <c>mlContext.MulticlassClassification.Evaluate</c> and
-/// <c>mlContext.Model.Save/Load</c> (the model file holds the config, tokenizer, weights and label names).
-/// Scoring is thread-safe.
+/// probabilities) and a <c>PredictedLabel</c> key column (whose key values are the training label's, in the label's own
+/// type), scoring rows in batches in one pass over the input; it works with <c>PredictionEngine</c>,
+/// <c>mlContext.MulticlassClassification.Evaluate</c> and <c>mlContext.Model.Save/Load</c> (the model file holds the
+/// settings, config, tokenizer, label values and weights, each checked against a SHA-256 on load). Scoring is
+/// thread-safe.
 /// </summary>
-public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
+public sealed partial class GwtTextClassificationTransformer : ITransformer, IDisposable
 {
     internal const string LoaderSignature = "GwtTextClassifierExec";
-    private const string ModelSignature = "GWTTXTCL";
-    private const uint Version = 0x00010001;
 
     private readonly IHost _host;
     private readonly TextClassificationModel _model;
-    private readonly Device _device;
+    private readonly ReaderWriterLockSlim _moveLock = new();
     private readonly object _deviceLock = new();
+    private Device _device;
+    private long _scoredRows;
 
     internal sealed record Settings(string Sentence1, string? Sentence2, string ScoreColumn, string PredictedLabelColumn,
-        int MaxSequenceLength, int ScoringBatchSize, string[]? LabelNames);
+        int MaxSequenceLength, int ScoringBatchSize, LabelKeys? Labels, GwtDevice Device);
 
     internal GwtTextClassificationTransformer(IHostEnvironment env, TextClassificationModel model, TextTokenizer tokenizer, Settings settings,
         GwtTrainingResult? training = null)
@@ -43,8 +44,8 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
     /// <summary>The number of classes.</summary>
     public int NumClasses => _model.NumClasses;
 
-    /// <summary>The label values in key order, when the training label had them.</summary>
-    public IReadOnlyList<string>? LabelNames => Options.LabelNames;
+    /// <summary>The label values in key order, as text, when the training label had key values.</summary>
+    public IReadOnlyList<string>? LabelNames => Options.Labels?.ToText();
 
     /// <summary>The underlying TorchSharp module (encoder and classification head), in evaluation mode.</summary>
     public TextClassificationModel Model => _model;
@@ -58,10 +59,40 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
     /// <summary>What the training run did (losses, validation, timing); null for a loaded model.</summary>
     public GwtTrainingResult? TrainingResult { get; }
 
+    /// <summary>The device the model scores on now: <see cref="GwtDevice.Cpu"/> or <see cref="GwtDevice.Cuda"/>. A
+    /// loaded model starts on the device it was trained for (<see cref="GwtTextClassificationTrainer.Options.Device"/>),
+    /// or on the CPU when that was CUDA and no CUDA device is present; <see cref="MoveTo"/> changes it.</summary>
+    public GwtDevice Device => _device.type == DeviceType.CUDA ? GwtDevice.Cuda : GwtDevice.Cpu;
+
+    /// <summary>The device the model was trained for, as saved in the model file.</summary>
+    public GwtDevice SavedDevice => Options.Device;
+
+    /// <summary>Rows scored so far (by <see cref="Transform"/>'s output, <c>PredictionEngine</c> and <see cref="Predict"/>).</summary>
+    public long ScoredRows => Interlocked.Read(ref _scoredRows);
+
     internal Settings Options { get; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;
+
+    /// <summary>Moves the model to <paramref name="device"/> (<see cref="GwtDevice.Auto"/>: CUDA when present) for all
+    /// later scoring. Do not call it while rows are being scored on another thread.</summary>
+    /// <exception cref="InvalidOperationException"><see cref="GwtDevice.Cuda"/> is asked for but TorchSharp reports no CUDA device.</exception>
+    public GwtTextClassificationTransformer MoveTo(GwtDevice device)
+    {
+        var target = GwtTextClassificationTrainer.ResolveDevice(device);
+        _moveLock.EnterWriteLock();
+        try
+        {
+            _model.to(target);
+            _device = target;
+        }
+        finally
+        {
+            _moveLock.ExitWriteLock();
+        }
+        return this;
+    }
 
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
@@ -70,10 +101,7 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
         CheckInput(inputSchema);
         var b = new DataViewSchema.Builder();
         b.AddColumns(inputSchema); // same indices as the input; our columns hide any of the same name
-        foreach (var (name, type, annotations) in OutputColumns())
-        {
-            b.AddColumn(name, type, annotations);
-        }
+        OutputColumns().AddTo(b);
         return b.ToSchema();
     }
 
@@ -93,10 +121,16 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
         return new RowMapper(this, inputSchema);
     }
 
-    /// <summary>Class probabilities for texts (and optional second sentences), scored in batches.</summary>
+    /// <summary>Class probabilities (in key order) for texts and, for a sentence-pair model, their second sentences,
+    /// scored <c>ScoringBatchSize</c> rows per forward pass. A null text scores as an empty one.</summary>
+    /// <exception cref="ArgumentException"><paramref name="second"/> has another count than <paramref name="texts"/>.</exception>
     public float[][] Predict(IReadOnlyList<string?> texts, IReadOnlyList<string?>? second = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        if (second is not null && second.Count != texts.Count)
+        {
+            throw new ArgumentException($"{nameof(second)} has {second.Count} sentences but {nameof(texts)} has {texts.Count}.", nameof(second));
+        }
         var result = new float[texts.Count][];
         for (int start = 0; start < texts.Count; start += Options.ScoringBatchSize)
         {
@@ -109,26 +143,43 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
 
     internal float[][] ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows)
     {
-        var encoded = rows.Select(r => Tokenizer.Encode(r.First, Options.Sentence2 is null ? null : r.Second ?? string.Empty, Options.MaxSequenceLength)).ToList();
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        using var tokens = TokenBatch.Create(encoded, Tokenizer.PadId, _device);
-        Tensor probs;
-        if (_device.type == DeviceType.CPU)
+        if (rows.Count == 0)
         {
-            probs = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds).softmax(1);
+            return Array.Empty<float[]>();
         }
-        else
+        var encoded = rows.Select(r => Tokenizer.Encode(r.First, Options.Sentence2 is null ? null : r.Second ?? string.Empty, Options.MaxSequenceLength)).ToList();
+        float[] flat;
+        _moveLock.EnterReadLock();
+        try
         {
-            lock (_deviceLock)
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var device = _device;
+            using var tokens = TokenBatch.Create(encoded, Tokenizer.PadId, device);
+            if (device.type == DeviceType.CPU)
             {
-                probs = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds).softmax(1).cpu();
+                flat = Probabilities(tokens);
+            }
+            else
+            {
+                lock (_deviceLock)
+                {
+                    flat = Probabilities(tokens);
+                }
             }
         }
-        var flat = probs.to(ScalarType.Float32).cpu().data<float>().ToArray();
+        finally
+        {
+            _moveLock.ExitReadLock();
+        }
+        Interlocked.Add(ref _scoredRows, rows.Count);
         int k = NumClasses;
         return Enumerable.Range(0, rows.Count).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
     }
+
+    /// <summary>Softmax of one batch, copied to managed memory (inside the caller's dispose scope).</summary>
+    private float[] Probabilities(TokenBatch tokens) =>
+        _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds).softmax(1).to(ScalarType.Float32).cpu().data<float>().ToArray();
 
     private void CheckInput(DataViewSchema schema)
     {
@@ -139,35 +190,8 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
         }
     }
 
-    internal IEnumerable<(string Name, DataViewType Type, DataViewSchema.Annotations Annotations)> OutputColumns()
-    {
-        int k = NumClasses;
-        var score = new DataViewSchema.Annotations.Builder();
-        var names = Options.LabelNames;
-        if (names is not null)
-        {
-            ValueGetter<VBuffer<ReadOnlyMemory<char>>> slotNames = (ref VBuffer<ReadOnlyMemory<char>> v) =>
-                v = new VBuffer<ReadOnlyMemory<char>>(k, names.Select(n => n.AsMemory()).ToArray());
-            score.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, k), slotNames);
-        }
-        ValueGetter<ReadOnlyMemory<char>> kind = (ref ReadOnlyMemory<char> v) => v = "MulticlassClassification".AsMemory();
-        ValueGetter<ReadOnlyMemory<char>> scoreValue = (ref ReadOnlyMemory<char> v) => v = "Score".AsMemory();
-        score.Add("ScoreColumnKind", TextDataViewType.Instance, kind);
-        score.Add("ScoreValueKind", TextDataViewType.Instance, scoreValue);
-        yield return (Options.ScoreColumn, new VectorDataViewType(NumberDataViewType.Single, k), score.ToAnnotations());
-
-        var predicted = new DataViewSchema.Annotations.Builder();
-        if (names is not null)
-        {
-            ValueGetter<VBuffer<ReadOnlyMemory<char>>> keyValues = (ref VBuffer<ReadOnlyMemory<char>> v) =>
-                v = new VBuffer<ReadOnlyMemory<char>>(k, names.Select(n => n.AsMemory()).ToArray());
-            predicted.Add("KeyValues", new VectorDataViewType(TextDataViewType.Instance, k), keyValues);
-        }
-        ValueGetter<ReadOnlyMemory<char>> predictedValue = (ref ReadOnlyMemory<char> v) => v = "PredictedLabel".AsMemory();
-        predicted.Add("ScoreColumnKind", TextDataViewType.Instance, kind);
-        predicted.Add("ScoreValueKind", TextDataViewType.Instance, predictedValue);
-        yield return (Options.PredictedLabelColumn, new KeyDataViewType(typeof(uint), k), predicted.ToAnnotations());
-    }
+    /// <summary>The columns this model adds (the same description the trainer's <c>GetOutputSchema</c> uses).</summary>
+    internal ScoreColumns OutputColumns() => ScoreColumns.ForModel(Options.ScoreColumn, Options.PredictedLabelColumn, NumClasses, Options.Labels);
 
     /// <summary>The key (1-based) of the most probable class.</summary>
     internal static uint ArgMax(float[] probs)
@@ -183,88 +207,12 @@ public sealed class GwtTextClassificationTransformer : ITransformer, IDisposable
         return (uint)best + 1;
     }
 
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        var w = MlNetInterop.BeginSave(ctx, ModelSignature, Version, LoaderSignature);
-        w.Write(Options.Sentence1);
-        w.Write(Options.Sentence2 is not null);
-        w.Write(Options.Sentence2 ?? string.Empty);
-        w.Write(Options.ScoreColumn);
-        w.Write(Options.PredictedLabelColumn);
-        w.Write(Options.MaxSequenceLength);
-        w.Write(Options.ScoringBatchSize);
-        w.Write(NumClasses);
-        w.Write(Options.LabelNames is not null);
-        foreach (var name in Options.LabelNames ?? Array.Empty<string>())
-        {
-            w.Write(name);
-        }
-        w.Write(Config.ToJson());
-        MlNetInterop.SaveBinaryStream(ctx, "Tokenizer", bw => Tokenizer.Save(bw));
-        MlNetInterop.SaveBinaryStream(ctx, "Weights", bw =>
-        {
-            bw.Flush();
-            SafeTensors.Save(bw.BaseStream, _model.state_dict());
-        });
-    }
-
-    /// <summary>ML.NET's loader entry, called by the loader that <see cref="ModelLoaderAssembly"/> emits; <paramref name="ctx"/> is a ModelLoadContext.</summary>
-    internal static GwtTextClassificationTransformer CreateFromModelContext(IHostEnvironment env, object ctx)
-    {
-        var r = MlNetInterop.BeginLoad(ctx, ModelSignature, Version, LoaderSignature);
-        try
-        {
-            string s1 = r.ReadString();
-            bool hasS2 = r.ReadBoolean();
-            string s2 = r.ReadString();
-            string scoreColumn = r.ReadString();
-            string predictedColumn = r.ReadString();
-            int maxLen = r.ReadInt32();
-            int batch = r.ReadInt32();
-            int classes = r.ReadInt32();
-            if (classes < 2 || classes > 1 << 20 || maxLen < 4 || batch < 1)
-            {
-                throw new InvalidDataException($"The model file has invalid settings (classes {classes}, max length {maxLen}, batch {batch}).");
-            }
-            string[]? labels = r.ReadBoolean() ? Enumerable.Range(0, classes).Select(_ => r.ReadString()).ToArray() : null;
-            var config = TransformerConfig.FromJson(r.ReadString(), "the model's encoder config");
-            TextTokenizer? tokenizer = null;
-            if (!MlNetInterop.TryLoadBinaryStream(ctx, "Tokenizer", br => tokenizer = TextTokenizer.Load(br)) || tokenizer is null)
-            {
-                throw new InvalidDataException("The model file has no tokenizer.");
-            }
-            if (tokenizer.VocabSize > config.VocabSize)
-            {
-                throw new InvalidDataException($"The model's tokenizer has {tokenizer.VocabSize} ids but its encoder only {config.VocabSize}.");
-            }
-            var model = new TextClassificationModel(config, classes);
-            Dictionary<string, Tensor>? weights = null;
-            if (!MlNetInterop.TryLoadBinaryStream(ctx, "Weights", br =>
-            {
-                using var ms = new MemoryStream();
-                br.BaseStream.CopyTo(ms);
-                ms.Position = 0;
-                weights = SafeTensors.Load(ms, "the model's weights");
-            }) || weights is null)
-            {
-                throw new InvalidDataException("The model file has no weights.");
-            }
-            CheckpointLoader.LoadExact(model, weights, model.EncoderPrefix, "The model's weights");
-            return new GwtTextClassificationTransformer(env, model, tokenizer,
-                new Settings(s1, hasS2 ? s2 : null, scoreColumn, predictedColumn, maxLen, batch, labels));
-        }
-        catch (EndOfStreamException ex)
-        {
-            throw new InvalidDataException("The model file is truncated: " + ex.Message, ex);
-        }
-        catch (FormatException ex)
-        {
-            throw new InvalidDataException("The model file is damaged: " + ex.Message, ex);
-        }
-    }
-
     /// <summary>Releases the model's native memory.</summary>
-    public void Dispose() => _model.Dispose();
+    public void Dispose()
+    {
+        _model.Dispose();
+        _moveLock.Dispose();
+    }
 
     /// <summary>Reads the text getters of a row.</summary>
     internal (ValueGetter<ReadOnlyMemory<char>> First, ValueGetter<ReadOnlyMemory<char>>? Second) TextGetters(DataViewRow row) =>

@@ -43,8 +43,29 @@ internal static class MlNetInterop
         {
             throw new ArgumentException("Expected ML.NET's ModelLoadContext.", nameof(ctx));
         }
+        CheckNotOlder(ctx, modelSignature, version);
         Invoke(ctx, "CheckAtModel", CreateVersionInfo(modelSignature, version, loaderSignature));
         return (BinaryReader)Member(ctx, "Reader");
+    }
+
+    /// <summary>ML.NET's own message for an entry of an older format talks about ML.NET versions; ours says what to do.</summary>
+    private static void CheckNotOlder(object ctx, string modelSignature, uint version)
+    {
+        var header = Member(ctx, "Header");
+        var type = header.GetType();
+        ulong signature = (ulong)(type.GetField("ModelSignature")?.GetValue(header) ?? throw new MissingFieldException(type.FullName, "ModelSignature"));
+        uint written = (uint)(type.GetField("ModelVerWritten")?.GetValue(header) ?? throw new MissingFieldException(type.FullName, "ModelVerWritten"));
+        ulong ours = 0;
+        for (int i = 0; i < modelSignature.Length && i < 8; i++)
+        {
+            ours |= (ulong)(byte)modelSignature[i] << (8 * i);
+        }
+        if (signature == ours && written < version)
+        {
+            throw new InvalidDataException(
+                $"The model file was saved by an older Microsoft.ML.Gwt (model format 0x{written:X8}); this version reads format 0x{version:X8} " +
+                "(checksummed parts, label values of any type, saved device). Train and save the model again with this version.");
+        }
     }
 
     /// <summary><c>ctx.TryLoadBinaryStream(name, action)</c>.</summary>

@@ -24,7 +24,8 @@ internal static class ScoreGetters
 }
 
 /// <summary>The lazy output of <see cref="GwtTextClassificationTransformer.Transform"/>: input columns pass through, and
-/// scores are computed in batches of <c>ScoringBatchSize</c> rows when first asked for.</summary>
+/// when the score or predicted-label column is asked for, the input is read once, <c>ScoringBatchSize</c> rows at a
+/// time: each batch's active input values are kept while its rows are served, and it is scored on the first request.</summary>
 internal sealed class ScoredDataView : IDataView
 {
     private readonly GwtTextClassificationTransformer _parent;
@@ -52,13 +53,14 @@ internal sealed class ScoredDataView : IDataView
     private sealed class Cursor : DataViewRowCursor
     {
         private readonly ScoredDataView _view;
-        private readonly DataViewRowCursor _main;
-        private readonly DataViewRowCursor? _ahead;
-        private readonly ValueGetter<ReadOnlyMemory<char>>? _first, _second;
+        private readonly DataViewRowCursor _input;
         private readonly bool[] _active;
         private readonly int _inputCount;
-        private float[][] _buffer = Array.Empty<float[]>();
-        private long _bufferStart = -1;
+        private readonly bool _scoring;
+        private readonly int _batchSize;
+        private readonly RowBatch? _batch;
+        private long _position = -1;
+        private bool _ended;
 
         public Cursor(ScoredDataView view, IEnumerable<DataViewSchema.Column> columnsNeeded)
         {
@@ -70,24 +72,46 @@ internal sealed class ScoredDataView : IDataView
             {
                 _active[c.Index] = true;
             }
-            bool scores = _active[_inputCount] || _active[_inputCount + 1];
-            _main = view._input.GetRowCursor(inputSchema.Where(c => _active[c.Index]));
-            if (scores)
+            _scoring = _active.Skip(_inputCount).Any(a => a);
+            var needed = inputSchema.Where(c => _active[c.Index]);
+            if (_scoring)
             {
-                _ahead = view._input.GetRowCursor(view._parent.TextColumnsOf(inputSchema));
-                (_first, _second) = view._parent.TextGetters(_ahead);
+                needed = needed.Concat(view._parent.TextColumnsOf(inputSchema)).Distinct();
+            }
+            _input = view._input.GetRowCursor(needed);
+            _batchSize = view._parent.Options.ScoringBatchSize;
+            if (_scoring)
+            {
+                _batch = new RowBatch(view._parent, _input, inputSchema.Where(c => _active[c.Index]), _batchSize);
             }
         }
 
         public override DataViewSchema Schema => _view.Schema;
 
-        public override long Position => _main.Position;
+        public override long Position => _scoring ? _position : _input.Position;
 
-        public override long Batch => _main.Batch;
+        public override long Batch => _input.Batch;
 
-        public override bool MoveNext() => _main.MoveNext();
+        public override bool MoveNext()
+        {
+            if (!_scoring)
+            {
+                return _input.MoveNext();
+            }
+            if (_ended)
+            {
+                return false;
+            }
+            if (!_batch!.Advance())
+            {
+                _ended = true;
+                return false;
+            }
+            _position++;
+            return true;
+        }
 
-        public override ValueGetter<DataViewRowId> GetIdGetter() => _main.GetIdGetter();
+        public override ValueGetter<DataViewRowId> GetIdGetter() => _scoring ? _batch!.IdGetter() : _input.GetIdGetter();
 
         public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
@@ -99,42 +123,149 @@ internal sealed class ScoredDataView : IDataView
             }
             if (column.Index < _inputCount)
             {
-                return _main.GetGetter<TValue>(_main.Schema[column.Index]);
+                return _scoring ? _batch!.Getter<TValue>(column.Index) : _input.GetGetter<TValue>(_input.Schema[column.Index]);
             }
-            return ScoreGetters.Create<TValue>(column.Index, _inputCount, Current) as ValueGetter<TValue>
+            return ScoreGetters.Create<TValue>(column.Index, _inputCount, _batch!.Scores) as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}, not {typeof(TValue).Name}.");
-        }
-
-        private float[] Current()
-        {
-            long pos = _main.Position;
-            if (pos < _bufferStart || pos >= _bufferStart + _buffer.Length)
-            {
-                // Bring the look-ahead cursor to this row, then score the next batch of rows from here.
-                while (_ahead!.Position < pos - 1 || _ahead.Position < 0 && pos > 0)
-                {
-                    _ahead.MoveNext();
-                }
-                var rows = new List<(string?, string?)>();
-                int size = _view._parent.Options.ScoringBatchSize;
-                while (rows.Count < size && _ahead.MoveNext())
-                {
-                    rows.Add((GwtTextClassificationTransformer.Read(_first!), _second is null ? null : GwtTextClassificationTransformer.Read(_second)));
-                }
-                _buffer = _view._parent.ScoreBatch(rows);
-                _bufferStart = pos;
-            }
-            return _buffer[pos - _bufferStart];
         }
 
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
-                _main.Dispose();
-                _ahead?.Dispose();
+                _input.Dispose();
             }
             base.Dispose(disposing);
+        }
+    }
+}
+
+/// <summary>Up to <c>ScoringBatchSize</c> consecutive input rows: their texts, ids and active column values, read
+/// from the one input cursor as it moves, and their class probabilities once asked for.</summary>
+internal sealed class RowBatch
+{
+    private readonly GwtTextClassificationTransformer _parent;
+    private readonly DataViewRowCursor _input;
+    private readonly ValueGetter<ReadOnlyMemory<char>> _first;
+    private readonly ValueGetter<ReadOnlyMemory<char>>? _second;
+    private readonly ValueGetter<DataViewRowId> _id;
+    private readonly Dictionary<int, IColumnBuffer> _columns;
+    private readonly (string? First, string? Second)[] _texts;
+    private readonly DataViewRowId[] _ids;
+    private float[][]? _scores;
+    private int _count;
+    private int _slot = -1;
+    private bool _sourceEnded;
+
+    public RowBatch(GwtTextClassificationTransformer parent, DataViewRowCursor input, IEnumerable<DataViewSchema.Column> passThrough, int size)
+    {
+        _parent = parent;
+        _input = input;
+        (_first, _second) = parent.TextGetters(input);
+        _id = input.GetIdGetter();
+        _texts = new (string?, string?)[size];
+        _ids = new DataViewRowId[size];
+        _columns = passThrough.ToDictionary(c => c.Index, c => (IColumnBuffer)Activator.CreateInstance(
+            typeof(ColumnBuffer<>).MakeGenericType(c.Type.RawType), input, c, size)!);
+    }
+
+    /// <summary>Moves to the next row, reading the next batch from the input when this one is used up. The batch is
+    /// as long as the input allows: a source that ends early ends the batch (and the cursor) there.</summary>
+    public bool Advance()
+    {
+        if (_slot + 1 < _count)
+        {
+            _slot++;
+            return true;
+        }
+        if (_sourceEnded)
+        {
+            return false;
+        }
+        _count = 0;
+        _scores = null;
+        while (_count < _texts.Length)
+        {
+            if (!_input.MoveNext())
+            {
+                _sourceEnded = true;
+                break;
+            }
+            _texts[_count] = (GwtTextClassificationTransformer.Read(_first), _second is null ? null : GwtTextClassificationTransformer.Read(_second));
+            _id(ref _ids[_count]);
+            foreach (var column in _columns.Values)
+            {
+                column.Capture(_count);
+            }
+            _count++;
+        }
+        _slot = 0;
+        return _count > 0;
+    }
+
+    /// <summary>The current row's class probabilities (the whole batch is scored on the first call).</summary>
+    public float[] Scores()
+    {
+        _scores ??= _parent.ScoreBatch(new ArraySegment<(string?, string?)>(_texts, 0, _count));
+        return _scores[_slot];
+    }
+
+    public ValueGetter<DataViewRowId> IdGetter() => (ref DataViewRowId v) => v = _ids[_slot];
+
+    public ValueGetter<TValue> Getter<TValue>(int column) => _columns[column] is ColumnBuffer<TValue> buffer
+        ? buffer.Getter(() => _slot)
+        : throw new InvalidOperationException($"Column {column} of the input is not of type {typeof(TValue).Name}.");
+
+    private interface IColumnBuffer
+    {
+        void Capture(int slot);
+    }
+
+    /// <summary>One input column's values for the rows of a batch.</summary>
+    private sealed class ColumnBuffer<T> : IColumnBuffer
+    {
+        private readonly ValueGetter<T> _source;
+        private readonly T[] _values;
+        private T _scratch = default!;
+
+        public ColumnBuffer(DataViewRowCursor input, DataViewSchema.Column column, int size)
+        {
+            _source = input.GetGetter<T>(column);
+            _values = new T[size];
+        }
+
+        public void Capture(int slot)
+        {
+            _source(ref _scratch);
+            _values[slot] = Own(_scratch, _values[slot]);
+        }
+
+        public ValueGetter<T> Getter(Func<int> slot) => (ref T v) => v = Share(_values[slot()], v);
+
+        /// <summary>Our own copy of a value whose buffers the source may reuse on its next row.</summary>
+        private static T Own(T value, T previous) => value switch
+        {
+            ReadOnlyMemory<char> text => (T)(object)text.ToString().AsMemory(),
+            _ when VectorCopier<T>.Copy is { } copy => copy(value, previous),
+            _ => value,
+        };
+
+        /// <summary>Vectors are copied out to the caller, who may write into the buffer it gets.</summary>
+        private static T Share(T value, T callerBuffer) => VectorCopier<T>.Copy is { } copy ? copy(value, callerBuffer) : value;
+    }
+
+    /// <summary>Copies a <c>VBuffer&lt;TItem&gt;</c> into another one's arrays; null for non-vector types.</summary>
+    private static class VectorCopier<T>
+    {
+        public static readonly Func<T, T, T>? Copy = typeof(T).IsGenericType && typeof(T).GetGenericTypeDefinition() == typeof(VBuffer<>)
+            ? (Func<T, T, T>)typeof(VectorCopier<T>).GetMethod(nameof(CopyVector), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+                .MakeGenericMethod(typeof(T).GetGenericArguments()[0]).CreateDelegate(typeof(Func<T, T, T>))
+            : null;
+
+        private static VBuffer<TItem> CopyVector<TItem>(VBuffer<TItem> source, VBuffer<TItem> destination)
+        {
+            source.CopyTo(ref destination);
+            return destination;
         }
     }
 }

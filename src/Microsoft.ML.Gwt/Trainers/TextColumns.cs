@@ -39,19 +39,6 @@ internal static class TextColumns
         return column;
     }
 
-    /// <summary>The label's key values as strings (from the KeyValues annotation), or null when it has none.</summary>
-    public static string[]? LabelNames(DataViewSchema.Column label)
-    {
-        var kv = label.Annotations.Schema.GetColumnOrNull("KeyValues");
-        if (kv is null || kv.Value.Type is not VectorDataViewType { ItemType: TextDataViewType })
-        {
-            return null;
-        }
-        VBuffer<ReadOnlyMemory<char>> values = default;
-        label.Annotations.GetValue("KeyValues", ref values);
-        return values.DenseValues().Select(v => v.ToString()).ToArray();
-    }
-
     /// <summary>Reads all rows. Rows whose label is missing (key 0) are skipped and counted when
     /// <paramref name="skipMissingLabels"/> is true; with no label column every label is -1.</summary>
     public static List<TextExample> Read(IDataView data, string? labelName, string first, string? second, bool skipMissingLabels, out long skipped)

@@ -86,10 +86,21 @@ public sealed class CheckpointTrainingTests
     [TestMethod]
     public void UnseenLabelsAtPredictionTimeStillScore()
     {
+        // Rows whose label the key mapping never saw (key 0) score like any row: the label plays no part in scoring.
         var (ml, model, _) = TrainerBehaviourTests.Trained();
+        var gwt = (GwtTextClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
         var rows = SpamData.Take("test", 5, "hard_ham"); // a label the model never saw
-        var scores = model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToArray();
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(rows));
+        var scores = scored.GetColumn<float[]>("Score").ToArray();
+        var labels = scored.GetColumn<uint>("Label").ToArray();
+        var predicted = scored.GetColumn<uint>("PredictedLabel").ToArray();
+        var expected = gwt.Predict(rows.Select(r => (string?)r.Text).ToList());
         Assert.HasCount(5, scores);
-        Assert.IsTrue(scores.All(s => Math.Abs(s.Sum() - 1) < 1e-4));
+        CollectionAssert.AreEqual(new uint[5], labels, "the unseen label is the missing key 0");
+        for (int i = 0; i < rows.Count; i++)
+        {
+            CollectionAssert.AreEqual(expected[i], scores[i], $"row {i}: the score of its text");
+            Assert.AreEqual((uint)Array.IndexOf(scores[i], scores[i].Max()) + 1, predicted[i], $"row {i}: a trained class");
+        }
     }
 }

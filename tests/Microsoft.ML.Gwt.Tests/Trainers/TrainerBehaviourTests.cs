@@ -85,15 +85,39 @@ public sealed class TrainerBehaviourTests
     }
 
     [TestMethod]
-    public void EvaluateWorksAndTransformIsLazy()
+    public void EvaluateAgreesWithAccuracyAndLogLossComputedFromTheScores()
     {
         var (ml, model, test) = Trained();
         var scored = model.Transform(test);
         var metrics = ml.MulticlassClassification.Evaluate(scored);
+        var scores = scored.GetColumn<float[]>("Score").ToArray();
+        var labels = scored.GetColumn<uint>("Label").ToArray(); // keys: 1 = ham, 2 = spam (training order)
+        double correct = 0, logLoss = 0;
+        for (int i = 0; i < scores.Length; i++)
+        {
+            int best = Array.IndexOf(scores[i], scores[i].Max());
+            correct += best + 1 == labels[i] ? 1 : 0;
+            logLoss -= Math.Log(Math.Max(scores[i][labels[i] - 1], 1e-15));
+        }
+        Console.WriteLine($"accuracy {metrics.MicroAccuracy:F4}, log-loss {metrics.LogLoss:F4}");
+        Assert.AreEqual(correct / scores.Length, metrics.MicroAccuracy, 1e-12, "micro accuracy = share of rows whose top score is the label");
+        Assert.AreEqual(logLoss / scores.Length, metrics.LogLoss, 1e-5, "log-loss = mean -ln p(label)");
         Assert.AreEqual(2, metrics.PerClassLogLoss.Count);
-        Assert.IsTrue(metrics.MicroAccuracy is >= 0 and <= 1);
-        // Lazy: reading only the text column scores nothing (and so cannot fail on missing weights, etc.).
+    }
+
+    [TestMethod]
+    public void TransformIsLazy()
+    {
+        var (ml, model, _) = Trained();
+        var gwt = (GwtTextClassificationTransformer)((IEnumerable<ITransformer>)model).Last();
+        var source = new CountingRows(SpamData.Take("test", 20, "ham", "spam"));
+        long before = gwt.ScoredRows;
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(source));
+        Assert.AreEqual(0, source.Reads, "Transform reads nothing");
         Assert.HasCount(40, scored.GetColumn<string>("Text").ToArray());
+        Assert.AreEqual(before, gwt.ScoredRows, "reading only an input column scores nothing");
+        Assert.HasCount(40, scored.GetColumn<float[]>("Score").ToArray());
+        Assert.AreEqual(before + 40, gwt.ScoredRows, "reading the scores scores each row once");
     }
 
     [TestMethod]
