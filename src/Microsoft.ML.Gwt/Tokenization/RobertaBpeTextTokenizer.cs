@@ -74,19 +74,8 @@ public sealed class RobertaBpeTextTokenizer : TextTokenizer
     protected override int SpecialTokenCount(bool pair) => pair ? 4 : 2;
 
     /// <inheritdoc />
-    protected override EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second)
-    {
-        var ids = new List<int> { _bos };
-        ids.AddRange(first);
-        ids.Add(_eos);
-        if (second is not null)
-        {
-            ids.Add(_eos);
-            ids.AddRange(second);
-            ids.Add(_eos);
-        }
-        return new EncodedText(ids.ToArray(), new int[ids.Count]);
-    }
+    protected override EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second) =>
+        AssembleRoberta(_bos, _eos, first, second);
 
     /// <inheritdoc />
     protected override void SavePayload(BinaryWriter writer)

@@ -50,6 +50,21 @@ public abstract class TextTokenizer
         return new EncodedText(ids.ToArray(), types);
     }
 
+    /// <summary>RoBERTa's layout: <c>cls a sep</c> or <c>cls a sep sep b sep</c>, segment ids all 0.</summary>
+    protected static EncodedText AssembleRoberta(int cls, int sep, IReadOnlyList<int> first, IReadOnlyList<int>? second)
+    {
+        var ids = new List<int>(first.Count + (second?.Count ?? 0) + 4) { cls };
+        ids.AddRange(first);
+        ids.Add(sep);
+        if (second is not null)
+        {
+            ids.Add(sep);
+            ids.AddRange(second);
+            ids.Add(sep);
+        }
+        return new EncodedText(ids.ToArray(), new int[ids.Count]);
+    }
+
     /// <summary>How many special tokens <see cref="Assemble"/> adds for one sentence or a pair.</summary>
     protected abstract int SpecialTokenCount(bool pair);
 
@@ -100,58 +115,25 @@ public abstract class TextTokenizer
             WordPieceTextTokenizer.KindName => WordPieceTextTokenizer.LoadPayload(reader),
             RobertaBpeTextTokenizer.KindName => RobertaBpeTextTokenizer.LoadPayload(reader),
             FittedTiktokenTokenizer.KindName => FittedTiktokenTokenizer.LoadPayload(reader),
+            SentencePieceTextTokenizer.KindName => SentencePieceTextTokenizer.LoadPayload(reader),
             _ => throw new InvalidDataException($"Unknown tokenizer kind '{kind}'."),
         };
     }
 
-    /// <summary>Loads the tokenizer of a Hugging Face checkpoint folder: <c>vocab.txt</c> (WordPiece) or
-    /// <c>vocab.json</c> + <c>merges.txt</c> (byte-level BPE).</summary>
-    /// <exception cref="FileNotFoundException">The folder has neither.</exception>
-    /// <exception cref="FormatException">The tokenizer has more ids than the config's vocab_size.</exception>
+    /// <summary>Loads the tokenizer of a Hugging Face checkpoint folder, choosing the file by
+    /// <see cref="PretrainedTokenizerFiles"/>'s order and the family by config.json's <c>model_type</c>.</summary>
+    /// <exception cref="FileNotFoundException">The folder has no tokenizer file.</exception>
+    /// <exception cref="NotSupportedException">The tokenizer file is of a kind that is not supported (the message says which).</exception>
+    /// <exception cref="FormatException">A tokenizer file is malformed, or the tokenizer has more ids than the config's vocab_size.</exception>
     public static TextTokenizer FromPretrained(string folder, Modeling.TransformerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var tokenizer = FromFolder(folder);
+        var tokenizer = PretrainedTokenizerFiles.Load(folder, config.ModelType);
         if (tokenizer.VocabSize > config.VocabSize)
         {
             throw new FormatException($"'{folder}': the tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {config.VocabSize}.");
         }
         return tokenizer;
-    }
-
-    private static TextTokenizer FromFolder(string folder)
-    {
-        var vocabTxt = Path.Combine(folder, "vocab.txt");
-        var vocabJson = Path.Combine(folder, "vocab.json");
-        var merges = Path.Combine(folder, "merges.txt");
-        if (File.Exists(vocabJson) && File.Exists(merges))
-        {
-            return new RobertaBpeTextTokenizer(File.ReadAllText(vocabJson), File.ReadAllText(merges));
-        }
-        if (File.Exists(vocabTxt))
-        {
-            return new WordPieceTextTokenizer(File.ReadAllText(vocabTxt), ReadLowerCase(folder));
-        }
-        throw new FileNotFoundException(
-            $"The checkpoint folder '{folder}' has no tokenizer: expected vocab.txt (WordPiece) or vocab.json + merges.txt (BPE).", vocabTxt);
-    }
-
-    private static bool ReadLowerCase(string folder)
-    {
-        var path = Path.Combine(folder, "tokenizer_config.json");
-        if (!File.Exists(path))
-        {
-            return true;
-        }
-        try
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
-            return !doc.RootElement.TryGetProperty("do_lower_case", out var v) || v.ValueKind != System.Text.Json.JsonValueKind.False;
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            throw new FormatException($"'{path}' is not valid JSON: {ex.Message}", ex);
-        }
     }
 
     private static string Cut(string? text, int budget)

@@ -1,0 +1,81 @@
+using System.Text.Json;
+
+namespace Microsoft.ML.Gwt.Tokenization;
+
+/// <summary>
+/// Picks the tokenizer of a Hugging Face checkpoint folder. Files are tried in this order, the first present wins:
+/// <list type="number">
+/// <item><c>sentencepiece.bpe.model</c>: XLM-RoBERTa layout, or CamemBERT's when <c>model_type</c> is <c>camembert</c>;</item>
+/// <item><c>spm.model</c>: DeBERTa-v2/v3 layout (<c>[CLS]</c>/<c>[SEP]</c>/<c>[PAD]</c> pieces);</item>
+/// <item><c>vocab.json</c> + <c>merges.txt</c>: byte-level BPE (RoBERTa);</item>
+/// <item><c>vocab.txt</c>: WordPiece (BERT, DistilBERT, ELECTRA).</item>
+/// </list>
+/// <c>tokenizer_config.json</c>'s <c>do_lower_case</c> is honoured where the family has it.
+/// </summary>
+public static class PretrainedTokenizerFiles
+{
+    /// <summary>The tokenizer file names this loader reads, in the order they are tried.</summary>
+    public static IReadOnlyList<string> SupportedFiles { get; } = new[]
+    {
+        "sentencepiece.bpe.model", "spm.model", "vocab.json + merges.txt", "vocab.txt",
+    };
+
+    /// <summary>Loads the tokenizer of <paramref name="folder"/> for a model of type <paramref name="modelType"/>
+    /// (config.json's <c>model_type</c>).</summary>
+    /// <exception cref="FileNotFoundException">The folder has none of <see cref="SupportedFiles"/>.</exception>
+    public static TextTokenizer Load(string folder, string modelType)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        modelType ??= "";
+        string File(string name) => Path.Combine(folder, name);
+        if (System.IO.File.Exists(File("sentencepiece.bpe.model")))
+        {
+            var layout = modelType.Equals("camembert", StringComparison.OrdinalIgnoreCase) ? SentencePieceLayout.Camembert : SentencePieceLayout.XlmRoberta;
+            return SentencePiece(File("sentencepiece.bpe.model"), layout, ReadLowerCase(folder, false));
+        }
+        if (System.IO.File.Exists(File("spm.model")))
+        {
+            return SentencePiece(File("spm.model"), SentencePieceLayout.ClsSep, ReadLowerCase(folder, false));
+        }
+        if (System.IO.File.Exists(File("vocab.json")) && System.IO.File.Exists(File("merges.txt")))
+        {
+            return new RobertaBpeTextTokenizer(System.IO.File.ReadAllText(File("vocab.json")), System.IO.File.ReadAllText(File("merges.txt")));
+        }
+        if (System.IO.File.Exists(File("vocab.txt")))
+        {
+            return new WordPieceTextTokenizer(System.IO.File.ReadAllText(File("vocab.txt")), ReadLowerCase(folder, true));
+        }
+        throw new FileNotFoundException(
+            $"The checkpoint folder '{folder}' has no tokenizer: expected one of {string.Join(", ", SupportedFiles)}.", File("vocab.txt"));
+    }
+
+    private static SentencePieceTextTokenizer SentencePiece(string path, SentencePieceLayout layout, bool lowerCase) =>
+        new(System.IO.File.ReadAllBytes(path), layout, lowerCase, path);
+
+    /// <summary><c>do_lower_case</c> from <c>tokenizer_config.json</c>, or <paramref name="fallback"/> when the file
+    /// or the key is absent.</summary>
+    internal static bool ReadLowerCase(string folder, bool fallback)
+    {
+        var path = Path.Combine(folder, "tokenizer_config.json");
+        if (!System.IO.File.Exists(path))
+        {
+            return fallback;
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(System.IO.File.ReadAllText(path));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("do_lower_case", out var v)
+                ? v.ValueKind switch
+                {
+                    JsonValueKind.True => true,
+                    JsonValueKind.False => false,
+                    _ => throw new FormatException($"'{path}': do_lower_case must be true or false, not {v.ValueKind}."),
+                }
+                : fallback;
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"'{path}' is not valid JSON: {ex.Message}", ex);
+        }
+    }
+}
