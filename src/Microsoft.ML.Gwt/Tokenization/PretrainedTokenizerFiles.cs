@@ -5,6 +5,7 @@ namespace Microsoft.ML.Gwt.Tokenization;
 /// <summary>
 /// Picks the tokenizer of a Hugging Face checkpoint folder. Files are tried in this order, the first present wins:
 /// <list type="number">
+/// <item><c>tokenizer.json</c>: Hugging Face's fast-tokenizer file (see <see cref="TokenizerJsonTextTokenizer"/>);</item>
 /// <item><c>sentencepiece.bpe.model</c>: XLM-RoBERTa layout, or CamemBERT's when <c>model_type</c> is <c>camembert</c>;</item>
 /// <item><c>spm.model</c>: DeBERTa-v2/v3 layout (<c>[CLS]</c>/<c>[SEP]</c>/<c>[PAD]</c> pieces);</item>
 /// <item><c>vocab.json</c> + <c>merges.txt</c>: byte-level BPE (RoBERTa);</item>
@@ -17,17 +18,23 @@ public static class PretrainedTokenizerFiles
     /// <summary>The tokenizer file names this loader reads, in the order they are tried.</summary>
     public static IReadOnlyList<string> SupportedFiles { get; } = new[]
     {
-        "sentencepiece.bpe.model", "spm.model", "vocab.json + merges.txt", "vocab.txt",
+        "tokenizer.json", "sentencepiece.bpe.model", "spm.model", "vocab.json + merges.txt", "vocab.txt",
     };
 
     /// <summary>Loads the tokenizer of <paramref name="folder"/> for a model of type <paramref name="modelType"/>
-    /// (config.json's <c>model_type</c>).</summary>
+    /// (config.json's <c>model_type</c>); <paramref name="padTokenId"/> (config.json's <c>pad_token_id</c>) is the
+    /// padding id when a tokenizer.json names none.</summary>
     /// <exception cref="FileNotFoundException">The folder has none of <see cref="SupportedFiles"/>.</exception>
-    public static TextTokenizer Load(string folder, string modelType)
+    /// <exception cref="NotSupportedException">The tokenizer file uses a component that is not supported (named in the message).</exception>
+    public static TextTokenizer Load(string folder, string modelType, int padTokenId = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         modelType ??= "";
         string File(string name) => Path.Combine(folder, name);
+        if (System.IO.File.Exists(File("tokenizer.json")))
+        {
+            return new TokenizerJsonTextTokenizer(System.IO.File.ReadAllText(File("tokenizer.json")), File("tokenizer.json"), padTokenId);
+        }
         if (System.IO.File.Exists(File("sentencepiece.bpe.model")))
         {
             var layout = modelType.Equals("camembert", StringComparison.OrdinalIgnoreCase) ? SentencePieceLayout.Camembert : SentencePieceLayout.XlmRoberta;

@@ -79,18 +79,34 @@ public abstract class TextTokenizer
         }
         var a = EncodePlain(Cut(first, budget)).ToList();
         List<int>? b = second is null ? null : EncodePlain(Cut(second, budget)).ToList();
-        while (a.Count + (b?.Count ?? 0) > budget)
-        {
-            if (b is not null && b.Count > a.Count)
-            {
-                b.RemoveAt(b.Count - 1);
-            }
-            else
-            {
-                a.RemoveAt(a.Count - 1);
-            }
-        }
+        var (keepA, keepB) = LongestFirst(a.Count, b?.Count ?? 0, budget, b is not null);
+        a.RemoveRange(keepA, a.Count - keepA);
+        b?.RemoveRange(keepB, b.Count - keepB);
         return Assemble(a, b);
+    }
+
+    /// <summary>How many ids of each sentence survive truncation to <paramref name="budget"/>, as Hugging Face
+    /// tokenizers' longest_first does it: the shorter sentence is kept whole when the longer can take the rest;
+    /// otherwise each gets half, the longer one the odd id.</summary>
+    internal static (int First, int Second) LongestFirst(int n1, int n2, int budget, bool pair)
+    {
+        if (!pair)
+        {
+            return (Math.Min(n1, budget), 0);
+        }
+        if (n1 + n2 <= budget)
+        {
+            return (n1, n2);
+        }
+        bool swap = n1 > n2;
+        var (shorter, longer) = swap ? (n2, n1) : (n1, n2);
+        longer = shorter > budget ? shorter : Math.Max(shorter, budget - shorter);
+        if (shorter + longer > budget)
+        {
+            shorter = budget / 2;
+            longer = shorter + budget % 2;
+        }
+        return swap ? (longer, shorter) : (shorter, longer);
     }
 
     /// <summary>Writes what is needed to rebuild this tokenizer with <see cref="Load"/>.</summary>
@@ -116,6 +132,7 @@ public abstract class TextTokenizer
             RobertaBpeTextTokenizer.KindName => RobertaBpeTextTokenizer.LoadPayload(reader),
             FittedTiktokenTokenizer.KindName => FittedTiktokenTokenizer.LoadPayload(reader),
             SentencePieceTextTokenizer.KindName => SentencePieceTextTokenizer.LoadPayload(reader),
+            TokenizerJsonTextTokenizer.KindName => TokenizerJsonTextTokenizer.LoadPayload(reader),
             _ => throw new InvalidDataException($"Unknown tokenizer kind '{kind}'."),
         };
     }
@@ -128,7 +145,7 @@ public abstract class TextTokenizer
     public static TextTokenizer FromPretrained(string folder, Modeling.TransformerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var tokenizer = PretrainedTokenizerFiles.Load(folder, config.ModelType);
+        var tokenizer = PretrainedTokenizerFiles.Load(folder, config.ModelType, config.PadTokenId);
         if (tokenizer.VocabSize > config.VocabSize)
         {
             throw new FormatException($"'{folder}': the tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {config.VocabSize}.");
