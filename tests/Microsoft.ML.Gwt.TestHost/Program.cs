@@ -1,6 +1,8 @@
 // A child process for the reliability tests: trains a small classifier on the shipped SpamAssassin data with a
-// checkpoint folder, prints "step N" after every optimizer step, and writes the SHA-256 of the final weights.
-//   TestHost <data.tsv.gz> <checkpoint folder or -> <result file> [epochs]
+// checkpoint folder, prints "step N" after every optimizer step, and writes the SHA-256 of the final weights, the step
+// count and whether it resumed. With a hang step it stops (sleeps) right after printing that step, so that a test can kill
+// it at a known point.
+//   TestHost <data.tsv.gz> <checkpoint folder or -> <result file> [epochs] [hang step]
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.ML;
@@ -23,12 +25,21 @@ using (var reader = new StreamReader(new GZipStream(File.OpenRead(args[0]), Comp
 }
 var data = rows.Where(r => r.Label != "hard_ham").GroupBy(r => r.Label).SelectMany(g => g.Take(48)).ToList();
 var ml = new MLContext(seed: 3);
+int hangAt = args.Length > 4 ? int.Parse(args[4]) : -1;
 var view = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(data)).Transform(ml.Data.LoadFromEnumerable(data));
 var options = new GwtTextClassificationTrainer.Options
 {
     Sentence1ColumnName = "Text", BatchSize = 8, MaxEpochs = args.Length > 3 ? int.Parse(args[3]) : 2, MaxSequenceLength = 48,
     LearningRate = 1e-3, Seed = 11, CheckpointFolder = args[1] == "-" ? null : args[1], CheckpointEverySteps = 5,
-    Progress = p => Console.WriteLine($"step {p.Step}"),
+    Progress = p =>
+    {
+        Console.WriteLine($"step {p.Step}");
+        if (p.Step == hangAt)
+        {
+            Console.Out.Flush();
+            Thread.Sleep(Timeout.Infinite);
+        }
+    },
 };
 var model = ml.MulticlassClassification.Trainers.Gwt(options).Fit(view);
 using var ms = new MemoryStream();

@@ -14,48 +14,53 @@ public sealed class ResumeAfterKillTests
         return path;
     }
 
-    private static Process Start(string checkpoint, string result)
+    private static Process Start(string checkpoint, string result, int hangAtStep = -1)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { HostDll(), Path.Combine(AppContext.BaseDirectory, "TestData", "spamassassin.tsv.gz"), checkpoint, result })
+        foreach (var a in new[] { HostDll(), Path.Combine(AppContext.BaseDirectory, "TestData", "spamassassin.tsv.gz"), checkpoint, result, "2", hangAtStep.ToString() })
         {
             psi.ArgumentList.Add(a);
         }
         return Process.Start(psi)!;
     }
 
-    private static string RunToEnd(string checkpoint)
+    private static (string Result, string[] Stdout) RunToEnd(string checkpoint)
     {
         var result = Path.GetTempFileName();
         using var p = Start(checkpoint, result);
         var stderr = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
+        var stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         Assert.AreEqual(0, p.ExitCode, stderr.Result);
-        return File.ReadAllText(result);
+        return (File.ReadAllText(result), stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     [TestMethod]
-    public void KilledRunResumesToTheSameWeightsAsAnUninterruptedRun()
+    public void KilledMidEpochRunResumesToTheSameWeightsAsAnUninterruptedRun()
     {
-        var uninterrupted = RunToEnd("-").Split(' ');
+        // 96 rows in batches of 8: 12 steps per epoch, 2 epochs, a checkpoint every 5 steps. The child stops after step 17
+        // and is killed there, so the latest checkpoint is step 15: epoch 2, batch 3 (mid-epoch, not a boundary).
+        var uninterrupted = RunToEnd("-").Result.Split(' ');
 
         var folder = Directory.CreateTempSubdirectory("gwt-resume-").FullName;
-        using (var victim = Start(folder, Path.GetTempFileName()))
+        using (var victim = Start(folder, Path.GetTempFileName(), hangAtStep: 17))
         {
             string? line;
-            while ((line = victim.StandardOutput.ReadLine()) is not null && line != "step 13")
+            while ((line = victim.StandardOutput.ReadLine()) is not null && line != "step 17")
             {
             }
-            Assert.AreEqual("step 13", line, "the child should reach step 13");
+            Assert.AreEqual("step 17", line, "the child should reach step 17");
             victim.Kill(entireProcessTree: true); // SIGKILL on Linux: no cleanup runs
             victim.WaitForExit();
             Assert.AreNotEqual(0, victim.ExitCode);
         }
-        Assert.IsTrue(File.Exists(Path.Combine(folder, "latest")), "a checkpoint was written before the kill");
+        Assert.AreEqual("step-000000015-e0001", File.ReadAllText(Path.Combine(folder, "latest")).Trim(), "killed after the mid-epoch checkpoint of step 15");
 
-        var resumed = RunToEnd(folder).Split(' ');
+        var (result, stdout) = RunToEnd(folder);
+        var resumed = result.Split(' ');
+        Assert.AreEqual("step 16", stdout.First(l => l.StartsWith("step ", StringComparison.Ordinal)), "the resumed run continues at step 16, mid-epoch");
         Assert.AreEqual("True", resumed[2], "the second run resumed from the checkpoint");
+        Assert.AreEqual("24", uninterrupted[1]);
         Assert.AreEqual(uninterrupted[1], resumed[1], "same number of steps");
         Assert.AreEqual(uninterrupted[0], resumed[0], "bit-identical final weights (SHA-256)");
     }

@@ -30,22 +30,32 @@ public sealed class TrainingLoopTests
     /// <summary>The tiny BERT checkpoint with dropout off, so that gradients depend only on the rows.</summary>
     internal static string NoDropoutCheckpoint => NoDropout.Value;
 
-    internal static (MLContext Ml, IDataView Data) PairData(int rows, bool reversed = false)
+    private static List<Pair> Pairs(int rows) => Enumerable.Range(0, rows).Select(i => new Pair
+    {
+        Label = i % 2 == 0 ? "same" : "different",
+        First = i % 3 == 0 ? "the cat sat on the mat" : i % 2 == 0 ? "the cat sat" : "hello world !",
+        Second = i % 2 == 0 ? "the cat sat" : "the dog runs",
+    }).ToList();
+
+    internal static (MLContext Ml, IDataView Data) PairData(int rows)
+    {
+        var (ml, train, _) = PairDataWithConstantAccuracyValidation(rows);
+        return (ml, train);
+    }
+
+    /// <summary>Training pairs (optionally in reverse order, keyed by the same mapping) and a validation set of one text
+    /// pair twice, once with each label: its accuracy is exactly 0.5 whatever the weights.</summary>
+    internal static (MLContext Ml, IDataView Train, IDataView Validation) PairDataWithConstantAccuracyValidation(int rows, bool reversed = false)
     {
         var ml = new MLContext(1);
-        var pairs = Enumerable.Range(0, rows).Select(i => new Pair
-        {
-            Label = i % 2 == 0 ? "same" : "different",
-            First = i % 3 == 0 ? "the cat sat on the mat" : i % 2 == 0 ? "the cat sat" : "hello world !",
-            Second = i % 2 == 0 ? "the cat sat" : "the dog runs",
-        }).ToList();
+        var pairs = Pairs(rows);
+        var map = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(pairs));
         if (reversed)
         {
             pairs.Reverse();
         }
-        var view = ml.Data.LoadFromEnumerable(pairs);
-        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(view).Transform(view);
-        return (ml, keyed);
+        var validation = new[] { "same", "different" }.Select(l => new Pair { Label = l, First = "the cat sat", Second = "hello world !" }).ToList();
+        return (ml, map.Transform(ml.Data.LoadFromEnumerable(pairs)), map.Transform(ml.Data.LoadFromEnumerable(validation)));
     }
 
     internal static GwtTextClassificationTrainer.Options Options() => new()
