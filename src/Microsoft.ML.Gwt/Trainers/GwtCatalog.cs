@@ -7,9 +7,10 @@ namespace Microsoft.ML;
 public static class GwtCatalog
 {
     /// <summary>
-    /// Fine-tunes a transformer text classifier with GWT-compressed Adam. Same parameters, names and order as ML.NET's
-    /// <c>TextClassification</c> trainer (without <c>architecture</c>); the encoder is trained from scratch unless
-    /// <see cref="GwtTextClassificationTrainer.Options.PretrainedModelPath"/> is set through the options overload.
+    /// Trains a transformer text classifier with GWT-compressed Adam. The first eight parameters have the names, order and
+    /// defaults of ML.NET's <c>TextClassification</c> trainer (without <c>architecture</c>). Unlike that trainer, which
+    /// fine-tunes a pretrained RoBERTa, this one trains a tiny encoder from scratch unless
+    /// <paramref name="pretrainedModelPath"/> names a local Hugging Face checkpoint to fine-tune.
     /// </summary>
     /// <param name="catalog">The multiclass trainers catalog.</param>
     /// <param name="labelColumnName">The label column (a key type). Default "Label".</param>
@@ -20,10 +21,14 @@ public static class GwtCatalog
     /// <param name="batchSize">Examples per batch. Default 32.</param>
     /// <param name="maxEpochs">Passes over the data. Default 10.</param>
     /// <param name="validationSet">Data to validate on after each epoch. Default null.</param>
+    /// <param name="pretrainedModelPath">A local Hugging Face checkpoint folder (<c>config.json</c>, <c>model.safetensors</c>,
+    /// tokenizer files) to fine-tune; see <see cref="GwtTextClassificationTrainer.Options.PretrainedModelPath"/>. Default null:
+    /// a <see cref="GwtModelSize.Tiny"/> encoder trained from scratch.</param>
+    /// <param name="maxSequenceLength">Tokens per example (longer text is truncated). Default 128.</param>
     public static GwtTextClassificationTrainer Gwt(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = "Label", string scoreColumnName = "Score", string outputColumnName = "PredictedLabel",
         string sentence1ColumnName = "Sentence1", string? sentence2ColumnName = null, int batchSize = 32, int maxEpochs = 10,
-        IDataView? validationSet = null)
+        IDataView? validationSet = null, string? pretrainedModelPath = null, int maxSequenceLength = 128)
     {
         return catalog.Gwt(new GwtTextClassificationTrainer.Options
         {
@@ -35,6 +40,8 @@ public static class GwtCatalog
             BatchSize = batchSize,
             MaxEpochs = maxEpochs,
             ValidationSet = validationSet,
+            PretrainedModelPath = pretrainedModelPath,
+            MaxSequenceLength = maxSequenceLength,
         });
     }
 
@@ -48,7 +55,7 @@ public static class GwtCatalog
 
     /// <summary>
     /// Registers the GWT model loader in this context up front. Not needed: loading a GWT model registers it by itself
-    /// (see the README); kept for code that wants the registration explicit.
+    /// once <see cref="Gwt.GwtModelLoader.Register"/> has run (see the README); kept for code that wants the registration explicit.
     /// </summary>
     public static MLContext RegisterGwtComponents(this MLContext mlContext)
     {

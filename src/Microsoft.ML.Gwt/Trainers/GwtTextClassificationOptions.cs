@@ -176,6 +176,16 @@ public sealed partial class GwtTextClassificationTrainer
         /// <summary>Called after each optimizer step and each validation (progress bars, live plots). Not saved.</summary>
         public Action<GwtTrainingProgress>? Progress { get; set; }
 
+        /// <summary>Cancels <c>Fit</c>: checked before training starts, before every batch and during validation, so
+        /// <c>Fit</c> throws <see cref="OperationCanceledException"/> within one batch of the request.
+        /// <c>mlContext.CancelExecution()</c> (internal in ML.NET 5.0.1) is honoured too. Not saved.</summary>
+        public CancellationToken CancellationToken { get; set; }
+
+        /// <summary>The parameters GWT compresses: <see cref="GwtTargetSelector"/> (default
+        /// <see cref="GwtTargets.EncoderLinearWeights"/>) with the GWT optimizer, none with AdamW.</summary>
+        internal Func<string, Parameter, bool> ResolveTargetSelector() =>
+            Optimizer == GwtOptimizerKind.Gwt ? GwtTargetSelector ?? GwtTargets.EncoderLinearWeights : (_, _) => false;
+
         internal void Validate()
         {
             static void Check(bool ok, string name, object? value, string expected)

@@ -34,11 +34,12 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
     /// <summary>Trains on <paramref name="input"/> and returns the scoring transformer.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or has the wrong type (the message names it).</exception>
     /// <exception cref="ArgumentException">The data is empty or has a single class.</exception>
-    /// <exception cref="OperationCanceledException">The MLContext's execution was cancelled.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> or the MLContext's execution was cancelled.</exception>
     public GwtTextClassificationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
+        MlNetInterop.ThrowIfCancelled(_host, o.CancellationToken);
         var labelColumn = TextColumns.CheckLabel(input.Schema, o.LabelColumnName);
         TextColumns.CheckText(input.Schema, o.Sentence1ColumnName, "text");
         if (o.Sentence2ColumnName is not null)
@@ -103,6 +104,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
                 ch.Info(MessageSensitivity.None, $"Unused checkpoint tensors: {string.Join(", ", report.Unexpected)}.");
             }
         }
+        GwtLevelCheck.ThrowIfTooHigh(model.named_parameters(), o);
         model.to(device);
 
         var session = new TrainingSession(_host, ch, o, model, tokenizer, device, random, train, validation);

@@ -19,6 +19,7 @@ internal static class MlNetInterop
     public static void RegisterLoaders(IHostEnvironment env)
     {
         ArgumentNullException.ThrowIfNull(env);
+        MlNetVersionGuard.EnsureSupported();
         ModelLoaderAssembly.Install();
         env.ComponentCatalog.RegisterAssembly(ModelLoaderAssembly.Assembly);
     }
@@ -27,6 +28,7 @@ internal static class MlNetInterop
     public static BinaryWriter BeginSave(ModelSaveContext ctx, string modelSignature, uint version, string loaderSignature)
     {
         ArgumentNullException.ThrowIfNull(ctx);
+        MlNetVersionGuard.EnsureSupported();
         Invoke(ctx, "CheckAtModel");
         Invoke(ctx, "SetVersionInfo", CreateVersionInfo(modelSignature, version, loaderSignature));
         return (BinaryWriter)Member(ctx, "Writer");
@@ -39,6 +41,7 @@ internal static class MlNetInterop
     /// <summary>Checks the entry's version header and returns <c>ctx.Reader</c>.</summary>
     public static BinaryReader BeginLoad(object ctx, string modelSignature, uint version, string loaderSignature)
     {
+        MlNetVersionGuard.EnsureSupported();
         if (ctx is null || !LoadContextType.IsInstanceOfType(ctx))
         {
             throw new ArgumentException("Expected ML.NET's ModelLoadContext.", nameof(ctx));
@@ -72,11 +75,21 @@ internal static class MlNetInterop
     public static bool TryLoadBinaryStream(object ctx, string name, Action<BinaryReader> action) =>
         (bool)Invoke(ctx, "TryLoadBinaryStream", name, action)!;
 
-    /// <summary>Whether <c>mlContext.CancelExecution()</c> was called on the environment behind <paramref name="host"/>.</summary>
-    public static void ThrowIfCancelled(IHost host)
+    /// <summary>
+    /// ML.NET's internal <c>ICancelable.IsCanceled</c>, the flag <c>mlContext.CancelExecution()</c> sets on every host of
+    /// the context. Resolved once; null only if ML.NET no longer has it (a test fails then, see <see cref="MlNetVersionGuard"/>).
+    /// </summary>
+    internal static readonly PropertyInfo? CancelFlag =
+        Core.GetType("Microsoft.ML.Runtime.ICancelable", throwOnError: false)?.GetProperty("IsCanceled");
+
+    /// <summary>
+    /// Throws <see cref="OperationCanceledException"/> when <paramref name="token"/> is cancelled or
+    /// <c>mlContext.CancelExecution()</c> was called on the environment behind <paramref name="host"/>.
+    /// </summary>
+    public static void ThrowIfCancelled(IHost host, CancellationToken token)
     {
-        var property = host.GetType().GetProperty("IsCanceled", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance);
-        if (property?.GetValue(host) is true)
+        token.ThrowIfCancellationRequested();
+        if (CancelFlag is not null && CancelFlag.DeclaringType!.IsInstanceOfType(host) && CancelFlag.GetValue(host) is true)
         {
             throw new OperationCanceledException("Operation was cancelled (mlContext.CancelExecution()).");
         }

@@ -15,7 +15,7 @@ namespace Microsoft.ML.Gwt.Trainers;
 /// builds it in memory: one <c>[LoadableClass]</c> attribute, and a loader whose
 /// <c>Create(IHostEnvironment, ModelLoadContext)</c> forwards to
 /// <see cref="GwtTextClassificationTransformer.CreateFromModelContext"/>. It is installed when this assembly is first
-/// used. Executables that reference the package do that before <c>Main</c>.
+/// used, and by <see cref="GwtModelLoader.Register"/>, which executables that reference the package call before <c>Main</c>.
 /// </remarks>
 internal static class ModelLoaderAssembly
 {
@@ -35,6 +35,9 @@ internal static class ModelLoaderAssembly
             AppDomain.CurrentDomain.AssemblyResolve += (_, e) => new AssemblyName(e.Name).Name == Name ? Built.Value : null;
         }
     }
+
+    /// <summary>Whether <see cref="Install"/> has run in this process.</summary>
+    public static bool IsInstalled => Volatile.Read(ref _installed) == 1;
 
     /// <summary>The in-memory loader assembly (built once).</summary>
     public static Assembly Assembly => Built.Value;

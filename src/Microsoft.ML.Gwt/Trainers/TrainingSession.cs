@@ -190,7 +190,7 @@ internal sealed class TrainingSession
             _optimizer.zero_grad();
             for (int m = 0; m < micro; m++)
             {
-                MlNetInterop.ThrowIfCancelled(_host);
+                MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken);
                 _random.SeedMicroBatch(step, m);
                 var rows = order.Skip(first + m * _o.BatchSize).Take(_o.BatchSize).Select(i => _train[i]).ToList();
                 double loss = MicroBatch(rows, (double)rows.Count / stepRows, step + 1);
@@ -325,7 +325,7 @@ internal sealed class TrainingSession
     private GwtAdam CreateOptimizer(double lr, out List<string> targets)
     {
         var o = _o;
-        var selector = o.Optimizer == GwtOptimizerKind.Gwt ? o.GwtTargetSelector ?? GwtTargets.EncoderLinearWeights : (_, _) => false;
+        var selector = o.ResolveTargetSelector();
         var named = _model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter, targeted: selector(p.name, p.parameter))).ToList();
         targets = named.Where(p => p.targeted).Select(p => p.name).ToList();
         var targeted = named.Where(p => p.targeted).Select(p => p.parameter).ToList();
@@ -358,7 +358,7 @@ internal sealed class TrainingSession
         using var noGrad = torch.no_grad();
         for (int start = 0; start < rows.Count; start += _o.ScoringBatchSize)
         {
-            MlNetInterop.ThrowIfCancelled(_host);
+            MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken);
             using var scope = torch.NewDisposeScope();
             var chunk = rows.Skip(start).Take(_o.ScoringBatchSize).ToList();
             using var tokens = TokenBatch.Create(chunk.Select(r => r.Text).ToList(), _padId, _device);

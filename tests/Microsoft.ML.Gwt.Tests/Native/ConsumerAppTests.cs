@@ -1,51 +1,51 @@
-using System.Diagnostics;
+using Microsoft.ML.Gwt.Tests.Packaging;
 
 namespace Microsoft.ML.Gwt.Tests.Native;
 
-/// <summary>A user's own console app that references only our package and TorchSharp-cpu, and calls TorchSharp
-/// directly (before any Microsoft.ML.Gwt type), runs a tensor op on stock Debian 12.</summary>
+/// <summary>A user's own console app that references only our package and TorchSharp-cpu, built separately from this
+/// repository, runs on stock Debian 12 and loads a saved GWT model in a new MLContext with no registration call.</summary>
 [TestClass]
 public sealed class ConsumerAppTests
 {
-    private static (int Code, string Output) Run(string file, string arguments, string dir)
+    private const string RowType = """
+        sealed class Row { public string Label { get; set; } = ""; public string Text { get; set; } = ""; }
+        """;
+
+    private const string LoadAndScore = """
+        // A new process, a new MLContext, no registration call: load a GWT model saved elsewhere and score.
+        var ml = new MLContext();
+        var model = ml.Model.Load(args[0], out _);
+        var data = ml.Data.LoadFromEnumerable(new[] { new Row { Label = "spam", Text = "FREE money, click now" } });
+        var score = model.Transform(data).GetColumn<float[]>("Score").First();
+        Console.WriteLine($"classes={score.Length} total={score.Sum():F3}");
+        """;
+
+    private static string? _modelPath;
+
+    /// <summary>A small trained model saved to a temporary file (once).</summary>
+    private static string SavedModel()
     {
-        var psi = new ProcessStartInfo(file, arguments) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, output + err.Result);
+        if (_modelPath is null)
+        {
+            var (ml, trained, test) = Trainers.TrainerBehaviourTests.Trained();
+            var path = Path.Combine(Directory.CreateTempSubdirectory("gwt-model-").FullName, "model.zip");
+            ml.Model.Save(trained, test.Schema, path);
+            _modelPath = path;
+        }
+        return _modelPath;
     }
 
-    [TestMethod]
-    [TestCategory("Integration")]
-    public void PackageConsumerCallingTorchSharpDirectlyRuns()
+    /// <summary>Builds a console app that references the packed library, with extra MSBuild properties, and runs it with
+    /// the saved model's path.</summary>
+    private static (int Code, string Output) BuildAndRun(string properties, string program)
     {
-        var baseDir = new DirectoryInfo(AppContext.BaseDirectory);
-        string config = baseDir.Parent!.Name;
-        var root = baseDir;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Gwt.sln")))
-        {
-            root = root.Parent;
-        }
-        Assert.IsNotNull(root, "repository root not found");
-        var work = Directory.CreateTempSubdirectory("gwt-consumer-").FullName;
-        var feed = Path.Combine(work, "feed");
-        string version = $"0.1.0-test{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-
-        var pack = Run("dotnet", $"pack \"{Path.Combine(root.FullName, "src", "Microsoft.ML.Gwt", "Microsoft.ML.Gwt.csproj")}\" -c {config} --no-build -o \"{feed}\" -p:PackageVersion={version}", work);
-        Assert.AreEqual(0, pack.Code, pack.Output);
-
-        var app = Path.Combine(work, "app");
-        Directory.CreateDirectory(app);
+        var app = Directory.CreateTempSubdirectory("gwt-consumer-").FullName;
         File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
                 <clear />
-                <add key="local" value="{feed}" />
+                <add key="local" value="{PackedLibrary.Feed}" />
                 <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
               </packageSources>
             </configuration>
@@ -56,35 +56,88 @@ public sealed class ConsumerAppTests
                 <OutputType>Exe</OutputType>
                 <TargetFramework>net10.0</TargetFramework>
                 <ImplicitUsings>enable</ImplicitUsings>
+                {properties}
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="Microsoft.ML.Gwt" Version="{version}" />
+                <PackageReference Include="Microsoft.ML.Gwt" Version="{PackedLibrary.Version}" />
                 <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
               </ItemGroup>
             </Project>
             """);
-        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+        File.WriteAllText(Path.Combine(app, "Program.cs"), program);
+        var modelPath = SavedModel();
+        var build = PackedLibrary.Run("dotnet", "build -c Release", app);
+        Assert.AreEqual(0, build.Code, build.Output);
+        return PackedLibrary.Run("dotnet", $"{Path.Combine("bin", "Release", "net10.0", "app.dll")} \"{modelPath}\"", app);
+    }
+
+    [TestMethod]
+    [TestCategory("Integration")]
+    public void PackageConsumerCallingTorchSharpDirectlyRuns()
+    {
+        var run = BuildAndRun("", $$"""
             using Microsoft.ML;
             using Microsoft.ML.Data;
             using TorchSharp;
             using var t = torch.ones(3) * 2;
             Console.WriteLine($"sum={t.sum().item<float>()}");
-            // A new process, a new MLContext, no registration call: load a GWT model saved elsewhere and score.
-            var ml = new MLContext();
-            var model = ml.Model.Load(args[0], out _);
-            var data = ml.Data.LoadFromEnumerable(new[] { new Row { Label = "spam", Text = "FREE money, click now" } });
-            var score = model.Transform(data).GetColumn<float[]>("Score").First();
-            Console.WriteLine($"classes={score.Length} total={score.Sum():F3}");
-            sealed class Row { public string Label { get; set; } = ""; public string Text { get; set; } = ""; }
+            {{LoadAndScore}}
+            {{RowType}}
             """);
-        var (ml, trained, test) = Trainers.TrainerBehaviourTests.Trained();
-        var modelPath = Path.Combine(work, "model.zip");
-        ml.Model.Save(trained, test.Schema, modelPath);
-        var build = Run("dotnet", "build -c Release", app);
-        Assert.AreEqual(0, build.Code, build.Output);
-        var run = Run("dotnet", $"{Path.Combine("bin", "Release", "net10.0", "app.dll")} \"{modelPath}\"", app);
         Assert.AreEqual(0, run.Code, run.Output);
         StringAssert.Contains(run.Output, "sum=6");
+        StringAssert.Contains(run.Output, "classes=2 total=1.000");
+    }
+
+    [TestMethod]
+    [TestCategory("Integration")]
+    public void WithTheNativeBootstrapOffModelsStillLoadWithoutRegistration()
+    {
+        // The app opts out of the native-fix bootstrap only; it touches no Microsoft.ML.Gwt type before Model.Load.
+        var run = BuildAndRun("<GwtTorchSharpBootstrap>false</GwtTorchSharpBootstrap>", $"""
+            using Microsoft.ML;
+            using Microsoft.ML.Data;
+            {LoadAndScore}
+            {RowType}
+            """);
+        Assert.AreEqual(0, run.Code, run.Output);
+        StringAssert.Contains(run.Output, "classes=2 total=1.000");
+    }
+
+    [TestMethod]
+    [TestCategory("Integration")]
+    public void WithTheLoaderBootstrapOffGwtModelLoaderRegisterIsTheEntryPoint()
+    {
+        // Opting out of the loader bootstrap: loading fails until the app calls the public entry point.
+        var run = BuildAndRun("<GwtModelLoaderBootstrap>false</GwtModelLoaderBootstrap><GwtTorchSharpBootstrap>false</GwtTorchSharpBootstrap>", $$"""
+            using Microsoft.ML;
+            using Microsoft.ML.Data;
+            try
+            {
+                new MLContext().Model.Load(args[0], out _);
+                Console.WriteLine("loaded before Register");
+            }
+            catch (Exception ex)
+            {
+                Console.WriteLine("before Register: " + ex.GetType().Name);
+            }
+            Register();
+            {{LoadAndScore}}
+
+            // In its own method: Main's code must not name a Microsoft.ML.Gwt type, or compiling Main loads our assembly
+            // (and its initializer registers the loader) before the first Load.
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+            static void Register()
+            {
+                Microsoft.ML.Gwt.GwtModelLoader.Register();
+                Console.WriteLine($"registered={Microsoft.ML.Gwt.GwtModelLoader.IsRegistered}");
+            }
+            {{RowType}}
+            """);
+        Assert.AreEqual(0, run.Code, run.Output);
+        StringAssert.Contains(run.Output, "before Register: ");
+        Assert.IsFalse(run.Output.Contains("loaded before Register"), run.Output);
+        StringAssert.Contains(run.Output, "registered=True");
         StringAssert.Contains(run.Output, "classes=2 total=1.000");
     }
 }

@@ -77,11 +77,49 @@ public sealed class ElfVersionPatcherTests
         Assert.ThrowsExactly<FormatException>(() => ElfVersionPatcher.ReadVersionNeeds(truncated));
     }
 
+    /// <summary>Every part of a status that is not a failure, as TorchSharpNative writes it; anchored, so a "failed: ..."
+    /// status (even one whose message mentions patching) does not match.</summary>
+    private static readonly System.Text.RegularExpressions.Regex SuccessfulStatus = new(
+        @"^(?:not needed: not Linux|not needed: libstdc\+\+ not found|not needed: libLibTorchSharp\.so not found next to TorchSharp|" +
+        @"(?:(?:not needed|patched in place \((?:[A-Z]+_[0-9.]+)(?:,[A-Z]+_[0-9.]+)*\)|patched copy): /[^;]*/libLibTorchSharp\.so)" +
+        @"(?:; (?:(?:not needed|patched in place \((?:[A-Z]+_[0-9.]+)(?:,[A-Z]+_[0-9.]+)*\)|patched copy): /[^;]*/libLibTorchSharp\.so))*)$");
+
+    [TestMethod]
+    [DataRow("failed: could not write the patched copy of /tmp/x/libLibTorchSharp.so")]
+    [DataRow("failed: not needed: /tmp/x/libLibTorchSharp.so")]
+    [DataRow("not run")]
+    [DataRow("patched in place (GLIBCXX_3.4.32): /tmp/x/libLibTorchSharp.so; failed: disk full")]
+    [DataRow("")]
+    public void StatusPatternRejectsFailures(string status) => Assert.IsFalse(SuccessfulStatus.IsMatch(status), status);
+
+    [TestMethod]
+    [DataRow("not needed: not Linux")]
+    [DataRow("patched in place (GLIBCXX_3.4.32): /app/bin/libLibTorchSharp.so")]
+    [DataRow("not needed: /a/libLibTorchSharp.so; patched copy: /home/u/.cache/Microsoft.ML.Gwt/native/abc/libLibTorchSharp.so")]
+    public void StatusPatternAcceptsEachSuccess(string status) => Assert.IsTrue(SuccessfulStatus.IsMatch(status), status);
+
     [TestMethod]
     public void LoaderReportsWhatItDid()
     {
         using var t = TorchSharp.torch.ones(2);
         TorchSharpNative.EnsureLoadable();
-        StringAssert.Matches(TorchSharpNative.Status, new System.Text.RegularExpressions.Regex("patched|not needed"));
+        var status = TorchSharpNative.Status;
+        Assert.IsTrue(SuccessfulStatus.IsMatch(status), status);
+        // Independently of the status text: every library it names now asks the system libstdc++ only for versions the
+        // system defines (or asks weakly).
+        const string stdcxx = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
+        if (!File.Exists(stdcxx))
+        {
+            return;
+        }
+        var provided = ElfVersionPatcher.ReadVersionDefinitions(File.ReadAllBytes(stdcxx));
+        var libraries = System.Text.RegularExpressions.Regex.Matches(status, @"(/[^;]*/libLibTorchSharp\.so)").Select(m => m.Value).ToList();
+        Assert.IsNotEmpty(libraries, status);
+        foreach (var library in libraries)
+        {
+            var unmet = ElfVersionPatcher.ReadVersionNeeds(File.ReadAllBytes(library))
+                .Where(n => n.File == "libstdc++.so.6" && !n.Weak && !provided.Contains(n.Version)).Select(n => n.Version).ToList();
+            Assert.IsEmpty(unmet, $"{library} still strongly needs {string.Join(", ", unmet)}");
+        }
     }
 }

@@ -80,7 +80,11 @@ public sealed class CheckpointTrainingTests
         var data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(Pairs(8))).Transform(ml.Data.LoadFromEnumerable(Pairs(8)));
         var o = new GwtTextClassificationTrainer.Options { Sentence1ColumnName = "First", MaxEpochs = 1, GwtLevel = 8 }; // 2^8 > 128 (tiny hidden size)
         var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Gwt(o).Fit(data));
+        Assert.AreEqual("GwtLevel", ex.ParamName);
         StringAssert.Contains(ex.Message, "at least 256");
+        StringAssert.Contains(ex.Message, "'bert.encoder.layer.0.attention.self.query.weight'"); // the first compressed weight
+        StringAssert.Contains(ex.Message, "shape [128, 128]");
+        StringAssert.Contains(ex.Message, "GwtLevel <= 7");
     }
 
     [TestMethod]

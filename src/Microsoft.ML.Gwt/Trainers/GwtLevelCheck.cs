@@ -1,0 +1,42 @@
+using System.Numerics;
+using Microsoft.ML.Gwt.Wavelets;
+using TorchSharp.Modules;
+
+namespace Microsoft.ML.Gwt.Trainers;
+
+/// <summary>Checks <see cref="GwtTextClassificationTrainer.Options.GwtLevel"/> against the weights GWT will compress,
+/// before training, so the error names the option, the model parameter and its shape.</summary>
+internal static class GwtLevelCheck
+{
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> (parameter <c>GwtLevel</c>) naming the first compressed
+    /// weight whose transformed (last) dimension is shorter than 2^GwtLevel.</summary>
+    public static void ThrowIfTooHigh(IEnumerable<(string name, Parameter parameter)> parameters, GwtTextClassificationTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(options);
+        int level = options.GwtLevel;
+        if (level == 0)
+        {
+            return;
+        }
+        var selector = options.ResolveTargetSelector();
+        foreach (var (name, p) in parameters)
+        {
+            if (!p.requires_grad || p.dim() < 2 || !selector(name, p))
+            {
+                continue;
+            }
+            long length = p.shape[^1];
+            try
+            {
+                HaarWavelet.ValidateLevels(length, level, nameof(options.GwtLevel));
+            }
+            catch (ArgumentOutOfRangeException ex)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options.GwtLevel), level,
+                    $"GwtLevel {level} is too high for '{name}', a GWT-compressed weight of shape [{string.Join(", ", p.shape)}]: " +
+                    $"{ex.Message.Split(" (Parameter")[0]} Use GwtLevel <= {BitOperations.Log2((ulong)length)}, or leave '{name}' out with GwtTargetSelector.");
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Reflection;
+using Microsoft.ML;
+using Microsoft.ML.Gwt.Trainers;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.Gwt.Tests.Trainers;
+
+/// <summary>Options.CancellationToken (public) and mlContext.CancelExecution() (internal in ML.NET 5.0.1) both stop Fit.</summary>
+[TestClass]
+public sealed class CancellationTests
+{
+    private static void CancelContext(MLContext ml) =>
+        typeof(MLContext).GetMethod("CancelExecution", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)!.Invoke(ml, null);
+
+    /// <summary>Cancels at step 3 through <paramref name="cancel"/>; returns the steps reported and the time from the
+    /// request to the exception.</summary>
+    private static (List<long> Steps, TimeSpan Latency) CancelAtStep3(Action<MLContext, CancellationTokenSource> cancel)
+    {
+        var (ml, train, _, map) = TrainerTests.Data(trainPerClass: 200);
+        using var cts = new CancellationTokenSource();
+        var o = TrainerTests.Fast(GwtOptimizerKind.Gwt);
+        o.MaxEpochs = 50;
+        o.CancellationToken = cts.Token;
+        var steps = new List<long>();
+        var clock = new Stopwatch();
+        o.Progress = p =>
+        {
+            steps.Add(p.Step);
+            if (p.Step == 3 && p.ValidationLoss is null)
+            {
+                cancel(ml, cts);
+                clock.Start();
+            }
+        };
+        Assert.ThrowsExactly<OperationCanceledException>(() => map.Append(ml.MulticlassClassification.Trainers.Gwt(o)).Fit(train));
+        return (steps, clock.Elapsed);
+    }
+
+    [TestMethod]
+    public void TokenStopsTrainingBeforeTheNextStep()
+    {
+        var (steps, latency) = CancelAtStep3((_, cts) => cts.Cancel());
+        CollectionAssert.AreEqual(new long[] { 1, 2, 3 }, steps, "no step after the cancellation request");
+        Assert.IsLessThan(2.0, latency.TotalSeconds, $"cancelled {latency.TotalSeconds:F2} s after the request");
+    }
+
+    [TestMethod]
+    public void ContextCancelExecutionStillStopsTraining()
+    {
+        var (steps, latency) = CancelAtStep3((ml, _) => CancelContext(ml));
+        CollectionAssert.AreEqual(new long[] { 1, 2, 3 }, steps, "no step after CancelExecution");
+        Assert.IsLessThan(2.0, latency.TotalSeconds, $"cancelled {latency.TotalSeconds:F2} s after the request");
+    }
+
+    [TestMethod]
+    public void AnAlreadyCancelledTokenTrainsNothing()
+    {
+        var (ml, train, _, map) = TrainerTests.Data(trainPerClass: 20, testPerClass: 1);
+        var keyed = map.Fit(train).Transform(train);
+        var o = TrainerTests.Fast(GwtOptimizerKind.Gwt);
+        int reports = 0;
+        o.Progress = _ => reports++;
+        o.CancellationToken = new CancellationToken(canceled: true);
+        var ex = Assert.ThrowsExactly<OperationCanceledException>(() => ml.MulticlassClassification.Trainers.Gwt(o).Fit(keyed));
+        Assert.AreEqual(o.CancellationToken, ex.CancellationToken, "the exception carries the caller's token");
+        Assert.AreEqual(0, reports);
+    }
+
+    [TestMethod]
+    public void MlNetsCancelFlagIsFoundAndReadsTheContext()
+    {
+        // If ML.NET renames or removes its internal ICancelable.IsCanceled, CancelExecution would stop working silently:
+        // this test is where that shows.
+        Assert.IsNotNull(MlNetInterop.CancelFlag, "ML.NET's internal ICancelable.IsCanceled was not found by reflection");
+        var ml = new MLContext(1);
+        var host = ((IHostEnvironment)ml).Register("cancellation-test");
+        Assert.IsInstanceOfType(host, MlNetInterop.CancelFlag!.DeclaringType!);
+        Assert.IsFalse((bool)MlNetInterop.CancelFlag.GetValue(host)!);
+        MlNetInterop.ThrowIfCancelled(host, CancellationToken.None);
+        CancelContext(ml);
+        Assert.IsTrue((bool)MlNetInterop.CancelFlag.GetValue(host)!);
+        var ex = Assert.ThrowsExactly<OperationCanceledException>(() => MlNetInterop.ThrowIfCancelled(host, CancellationToken.None));
+        StringAssert.Contains(ex.Message, "CancelExecution");
+    }
+
+    [TestMethod]
+    public void TokenCancelsWithoutTheContextFlag()
+    {
+        var host = ((IHostEnvironment)new MLContext(1)).Register("token-test");
+        using var cts = new CancellationTokenSource();
+        MlNetInterop.ThrowIfCancelled(host, cts.Token);
+        cts.Cancel();
+        var ex = Assert.ThrowsExactly<OperationCanceledException>(() => MlNetInterop.ThrowIfCancelled(host, cts.Token));
+        Assert.AreEqual(cts.Token, ex.CancellationToken);
+    }
+}
