@@ -17,7 +17,7 @@ public sealed class CancellationTests
     /// request to the exception.</summary>
     private static (List<long> Steps, TimeSpan Latency) CancelAtStep3(Action<MLContext, CancellationTokenSource> cancel)
     {
-        var (ml, train, _, map) = TrainerTests.Data(trainPerClass: 200);
+        var (ml, train, _, map) = TrainerTests.Data(trainPerClass: 60, testPerClass: 1); // 8 batches per epoch: step 3 is mid-epoch
         using var cts = new CancellationTokenSource();
         var o = TrainerTests.Fast(GwtOptimizerKind.Gwt);
         o.MaxEpochs = 50;

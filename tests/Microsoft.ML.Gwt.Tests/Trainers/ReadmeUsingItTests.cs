@@ -56,7 +56,7 @@ public sealed class ReadmeUsingItTests
     [TestMethod]
     public void ShortSnippetTrainsATinyEncoderFromScratchAndRuns()
     {
-        var trainRows = Rows("train", 40);
+        var trainRows = Rows("train", 20);
         var test = new MLContext().Data.LoadFromEnumerable(Rows("test", 10));
         var folder = Directory.CreateTempSubdirectory("gwt-readme-").FullName;
         var cwd = Environment.CurrentDirectory;
@@ -79,7 +79,7 @@ public sealed class ReadmeUsingItTests
             var gwt = GwtPart(model);
             Assert.AreEqual(128, gwt.Config.HiddenSize);
             Assert.AreEqual(2, gwt.Config.NumHiddenLayers);
-            Assert.AreEqual(3 * 3, gwt.TrainingResult!.Steps, "3 epochs of ceil(80 / 32) = 3 batches");
+            Assert.AreEqual(3 * 2, gwt.TrainingResult!.Steps, "3 epochs of ceil(40 / 32) = 2 batches");
             Assert.AreEqual(20, metrics.ConfusionMatrix.Counts.Sum(r => r.Sum()), "evaluated every test row");
             var prediction = engine.Predict(new Row { Text = "FREE money, click now" });
             Assert.Contains(prediction.PredictedLabel, new[] { "ham", "spam" });
