@@ -10,12 +10,23 @@ using Microsoft.ML.Gwt;
 using Microsoft.ML.Gwt.Trainers;
 using Spectre.Console;
 
-var settings = SampleSettings.Parse(args);
-if (settings.Child is { } childKind)
+SampleSettings settings;
+try
 {
-    var result = Runner.Run(settings, childKind);
-    AtomicFile.WriteAllText(settings.ResultPath!, JsonSerializer.Serialize(result));
-    return 0;
+    settings = SampleSettings.Parse(args);
+    if (settings.Child is { } childKind)
+    {
+        var result = Runner.Run(settings, childKind);
+        AtomicFile.WriteAllText(settings.ResultPath!, JsonSerializer.Serialize(result));
+        return 0;
+    }
+    settings.CheckPretrained();
+}
+catch (Exception ex) when (SampleSettings.IsUserError(ex))
+{
+    // Bad options, files or checkpoints are reported, not thrown (an unhandled exception aborts with exit code 134).
+    Console.Error.WriteLine($"error: {ex.Message}");
+    return 2;
 }
 
 Directory.CreateDirectory(settings.Output);
@@ -62,7 +73,8 @@ internal sealed record SampleSettings
     public GwtModelSize ModelSize { get; init; } = GwtModelSize.Tiny;
     public int Epochs { get; init; } = 3;
     public int BatchSize { get; init; } = 32;
-    public int MaxTokens { get; init; } = 128;
+    /// <summary>Null: the trainer's default (128, or the checkpoint's position table when shorter).</summary>
+    public int? MaxTokens { get; init; }
     public int? TrainRows { get; init; }
     public double? LearningRate { get; init; }
     public int Level { get; init; } = 2;
@@ -73,7 +85,28 @@ internal sealed record SampleSettings
 
     public string Describe() =>
         $"data {Path.GetFileName(Data)}, {(Pretrained is null ? $"{ModelSize} encoder from scratch" : $"checkpoint {Pretrained}")}, " +
-        $"{Epochs} epochs, batch {BatchSize}, {MaxTokens} tokens, GWT level {Level}, seed {Seed}" + (TrainRows is int n ? $", {n} training rows" : "");
+        $"{Epochs} epochs, batch {BatchSize}, {(MaxTokens is int t ? $"{t}" : "default")} tokens, GWT level {Level}, seed {Seed}" + (TrainRows is int n ? $", {n} training rows" : "");
+
+    /// <summary>Errors that mean "wrong input" (options, data file, checkpoint folder), printed as one line.</summary>
+    public static bool IsUserError(Exception ex) => ex is ArgumentException or IOException or FormatException or
+        NotSupportedException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException;
+
+    /// <summary>Reads the checkpoint's config, tokenizer and weights index once, so a bad folder fails before any
+    /// training starts.</summary>
+    public void CheckPretrained()
+    {
+        if (Pretrained is null)
+        {
+            return;
+        }
+        var config = Microsoft.ML.Gwt.Modeling.CheckpointLoader.ReadConfig(Pretrained);
+        Microsoft.ML.Gwt.Tokenization.TextTokenizer.FromPretrained(Pretrained, config);
+        Microsoft.ML.Gwt.Modeling.CheckpointLoader.WeightsPath(Pretrained);
+        if (MaxTokens is int tokens && tokens > config.MaxSequenceLength)
+        {
+            throw new ArgumentException($"--max-tokens {tokens} is more than the checkpoint '{Pretrained}' allows ({config.MaxSequenceLength} tokens); leave it out to use the checkpoint's table.");
+        }
+    }
 
     public static SampleSettings Parse(string[] args)
     {
@@ -109,7 +142,8 @@ internal sealed record SampleSettings
           --data PATH          TSV(.gz) with a header holding Label and Text (and optionally Split = train/validation/test)
           --pretrained FOLDER  fine-tune a local Hugging Face checkpoint (config.json, model.safetensors, tokenizer files)
           --model-size S       tiny | small | base, when training from scratch (default tiny)
-          --epochs N           (default 3)   --batch-size N (default 32)   --max-tokens N (default 128)
+          --epochs N           (default 3)   --batch-size N (default 32)
+          --max-tokens N       (default 128, or the checkpoint's position table when it is shorter)
           --train-rows N       use only the first N training rows   --lr X   --level L (default 2)   --alpha X
           --seed N             (default 42)  --output FOLDER (default output)
         """;
@@ -140,13 +174,17 @@ internal static class Runner
         int stepsPerEpoch = (train.Count + s.BatchSize - 1) / s.BatchSize;
         var options = new GwtTextClassificationTrainer.Options
         {
-            Sentence1ColumnName = "Text", BatchSize = s.BatchSize, MaxEpochs = s.Epochs, MaxSequenceLength = s.MaxTokens,
+            Sentence1ColumnName = "Text", BatchSize = s.BatchSize, MaxEpochs = s.Epochs,
             ValidationSet = validationView, PretrainedModelPath = s.Pretrained, ModelSize = s.ModelSize, Optimizer = kind,
             LearningRate = s.LearningRate, GwtLevel = s.Level, Seed = s.Seed, LogEverySteps = int.MaxValue,
         };
         if (s.Alpha is double alpha)
         {
             options.GwtAlpha = alpha;
+        }
+        if (s.MaxTokens is int maxTokens)
+        {
+            options.MaxSequenceLength = maxTokens;
         }
 
         GwtTextClassificationTransformer model;

@@ -226,7 +226,7 @@ public static class SafeTensors
 
     /// <summary>Reads the header from the stream's current position; <paramref name="fileLength"/> is the number of
     /// bytes from there to the end of the data.</summary>
-    private static IReadOnlyList<SafeTensorInfo> ReadHeader(Stream stream, long fileLength, string source, out long dataStart)
+    internal static IReadOnlyList<SafeTensorInfo> ReadHeader(Stream stream, long fileLength, string source, out long dataStart)
     {
         if (fileLength < 8)
         {
@@ -357,6 +357,6 @@ public static class SafeTensors
         return t.to(ScalarType.Float32);
     }
 
-    private static FormatException Bad(string source, string problem) =>
+    internal static FormatException Bad(string source, string problem) =>
         new($"'{source}' is not a valid safetensors file: {problem}.");
 }

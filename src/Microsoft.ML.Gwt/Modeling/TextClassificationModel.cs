@@ -1,14 +1,12 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace Microsoft.ML.Gwt.Modeling;
 
 /// <summary>
-/// A sequence classifier laid out as Hugging Face's <c>BertForSequenceClassification</c> (<c>bert.*</c>, pooler, dropout,
-/// <c>classifier</c>) or <c>RobertaForSequenceClassification</c> (<c>roberta.*</c>, <c>classifier.dense</c>, tanh,
-/// <c>classifier.out_proj</c> over the first token), so fine-tuned checkpoints of either load by name.
+/// A sequence classifier laid out as Hugging Face's <c>*ForSequenceClassification</c> of its family: the encoder under
+/// <see cref="EncoderPrefix"/> (<c>bert</c>, <c>roberta</c>, <c>distilbert</c>, <c>electra</c>, <c>deberta</c>) and
+/// the family's <see cref="ClassificationHead"/> at the top level, so fine-tuned checkpoints load by name.
 /// </summary>
 public sealed class TextClassificationModel : nn.Module
 {
@@ -17,11 +15,8 @@ public sealed class TextClassificationModel : nn.Module
     {
     }
 
-    private readonly Dropout _dropout;
-    private readonly Linear _classifier;
-    private readonly Linear? _headDense;
-
     /// <summary>Creates the model with freshly initialized weights.</summary>
+    /// <exception cref="NotSupportedException">The model type is not supported.</exception>
     public TextClassificationModel(TransformerConfig config, int numClasses) : base("TextClassificationModel")
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -30,52 +25,40 @@ public sealed class TextClassificationModel : nn.Module
             throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least 2 classes.");
         }
         NumClasses = numClasses;
-        bool roberta = config.Family == TransformerFamily.Roberta;
-        Encoder = new TransformerEncoder(config, addPooler: !roberta);
-        register_module(EncoderPrefix, Encoder);
-        _dropout = Dropout(config.HiddenDropoutProb);
-        register_module("dropout", _dropout);
-        _classifier = Linear(config.HiddenSize, numClasses);
-        if (roberta)
+        Encoder = TransformerEncoder.Create(config, addPooler: true);
+        register_module(config.EncoderPrefix, Encoder);
+        Head = ClassificationHead.Create(config, numClasses);
+        foreach (var (name, module) in Head.Parts)
         {
-            _headDense = Linear(config.HiddenSize, config.HiddenSize);
-            var head = new TransformerEncoder.Container();
-            head.Add("dense", _headDense);
-            head.Add("out_proj", _classifier);
-            register_module("classifier", head);
+            register_module(name, module);
         }
-        else
-        {
-            register_module("classifier", _classifier);
-        }
+        // The whole model once more, as before the families were split: keeps from-scratch runs bit-identical.
         TransformerEncoder.InitializeWeights(this, config);
+        HeadParameterNames = Head.Parts
+            .SelectMany(p => p.Module.named_parameters().Select(np => p.Name + "." + np.name))
+            .ToList();
     }
 
-    /// <summary>The encoder (registered as <c>bert</c> or <c>roberta</c>).</summary>
+    /// <summary>The encoder (registered as <see cref="EncoderPrefix"/>).</summary>
     public TransformerEncoder Encoder { get; }
+
+    /// <summary>The classification head.</summary>
+    public ClassificationHead Head { get; }
+
+    /// <summary>Names of the head's parameters (re-initialized when a checkpoint's label count differs).</summary>
+    public IReadOnlyList<string> HeadParameterNames { get; }
 
     /// <summary>The number of classes.</summary>
     public int NumClasses { get; }
 
-    /// <summary>The name under which the encoder's parameters appear: <c>bert</c> or <c>roberta</c>.</summary>
-    public string EncoderPrefix => Encoder.Config.Family == TransformerFamily.Roberta ? "roberta" : "bert";
+    /// <summary>The name under which the encoder's parameters appear (Hugging Face's <c>base_model_prefix</c>).</summary>
+    public string EncoderPrefix => Encoder.Config.EncoderPrefix;
 
     /// <summary>Class logits <c>[batch, classes]</c>.</summary>
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
     {
         using var scope = torch.NewDisposeScope();
         var hidden = Encoder.Forward(inputIds, attentionMask, tokenTypeIds);
-        Tensor logits;
-        if (_headDense is not null)
-        {
-            var first = _dropout.call(hidden.select(1, 0));
-            var dense = _dropout.call(_headDense.call(first).tanh());
-            logits = _classifier.call(dense);
-        }
-        else
-        {
-            logits = _classifier.call(_dropout.call(Encoder.Pool(hidden)));
-        }
-        return logits.MoveToOuterDisposeScope();
+        return Head.Forward(hidden, Encoder).MoveToOuterDisposeScope();
     }
 }

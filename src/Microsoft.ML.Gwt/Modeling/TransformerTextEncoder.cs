@@ -87,11 +87,7 @@ public sealed class TransformerTextEncoder : IDisposable
     {
         var config = CheckpointLoader.ReadConfig(folder);
         var tokenizer = TextTokenizer.FromPretrained(folder, config);
-        var encoder = new TransformerEncoder(config, addPooler: config.Family == TransformerFamily.Bert);
-        var prefix = config.Family == TransformerFamily.Roberta ? "roberta" : "bert";
-        var holder = new TransformerEncoder.Container();
-        holder.Add(prefix, encoder);
-        var report = CheckpointLoader.LoadFile(holder, CheckpointLoader.WeightsPath(folder), prefix);
+        var (encoder, report) = CheckpointLoader.LoadEncoder(folder);
         return new TransformerTextEncoder(encoder, tokenizer, device) { LoadReport = report };
     }
 

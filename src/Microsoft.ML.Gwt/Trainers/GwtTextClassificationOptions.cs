@@ -101,8 +101,31 @@ public sealed partial class GwtTextClassificationTrainer
         /// <summary>Largest vocabulary fitted from the training text when training from scratch. Default 8192.</summary>
         public int MaxVocabularySize { get; set; } = 8192;
 
-        /// <summary>Tokens per example (longer text is truncated). Default 128.</summary>
-        public int MaxSequenceLength { get; set; } = 128;
+        /// <summary>Tokens per example (longer text is truncated). Default 128, or the checkpoint's position table when
+        /// it is shorter (e.g. 40 tokens when <c>max_position_embeddings</c> is 40); a value set explicitly beyond the
+        /// checkpoint's table is an error.</summary>
+        public int MaxSequenceLength
+        {
+            get => _maxSequenceLength;
+            set
+            {
+                _maxSequenceLength = value;
+                MaxSequenceLengthIsSet = true;
+            }
+        }
+
+        private int _maxSequenceLength = 128;
+
+        /// <summary>Whether <see cref="MaxSequenceLength"/> was set (otherwise it adapts to the checkpoint).</summary>
+        internal bool MaxSequenceLengthIsSet { get; private set; }
+
+        /// <summary>A copy with the sequence length resolved for a run.</summary>
+        internal Options WithMaxSequenceLength(int maxSequenceLength)
+        {
+            var copy = (Options)MemberwiseClone();
+            copy._maxSequenceLength = maxSequenceLength;
+            return copy;
+        }
 
         /// <summary>Peak learning rate, reached after warm-up and decayed linearly to 0. Default 5e-5 when fine-tuning
         /// a checkpoint and 5e-4 when training from scratch.</summary>

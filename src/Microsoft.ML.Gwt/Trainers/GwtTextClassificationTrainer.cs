@@ -88,20 +88,16 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         ch.Info(MessageSensitivity.None, $"GWT trainer: {train.Count} training rows, {numClasses} classes, device {device.type}, optimizer {o.Optimizer}" +
                 (o.Optimizer == GwtOptimizerKind.Gwt ? $" (level {o.GwtLevel}, alpha {o.GwtAlpha})" : "") + $", seed {seed}.");
 
-        var (config, tokenizer, weightsPath) = PrepareModel(train, o, ch);
+        var (config, tokenizer, maxLength) = PrepareModel(train, o, ch);
+        o = o.WithMaxSequenceLength(maxLength);
         using var random = new RunRandom(seed); // owns TorchSharp's generator until Fit returns, then gives the caller's state back
         random.SeedInitialization();
         var model = new TextClassificationModel(config, numClasses);
-        if (weightsPath is not null)
+        if (o.PretrainedModelPath is not null)
         {
-            var report = CheckpointLoader.LoadFile(model, weightsPath, model.EncoderPrefix);
-            if (report.Missing.Count > 0)
+            foreach (var line in CheckpointLoader.LoadClassifier(model, o.PretrainedModelPath).Lines)
             {
-                ch.Info(MessageSensitivity.None, $"Initialized from scratch (not in the checkpoint): {string.Join(", ", report.Missing)}.");
-            }
-            if (report.Unexpected.Count > 0)
-            {
-                ch.Info(MessageSensitivity.None, $"Unused checkpoint tensors: {string.Join(", ", report.Unexpected)}.");
+                ch.Info(MessageSensitivity.None, line);
             }
         }
         GwtLevelCheck.ThrowIfTooHigh(model.named_parameters(), o);
@@ -185,19 +181,16 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         _ => torch.cuda.is_available() ? torch.CUDA : torch.CPU,
     };
 
-    private static (TransformerConfig Config, TextTokenizer Tokenizer, string? WeightsPath) PrepareModel(List<TextExample> train, Options o, IChannel ch)
+    private static (TransformerConfig Config, TextTokenizer Tokenizer, int MaxLength) PrepareModel(List<TextExample> train, Options o, IChannel ch)
     {
         if (o.PretrainedModelPath is not null)
         {
             var config = CheckpointLoader.ReadConfig(o.PretrainedModelPath);
             var tokenizer = TextTokenizer.FromPretrained(o.PretrainedModelPath, config);
-            if (o.MaxSequenceLength > config.MaxSequenceLength)
-            {
-                throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
-                    $"The checkpoint's position table allows {config.MaxSequenceLength} tokens.");
-            }
-            ch.Info(MessageSensitivity.None, $"Fine-tuning '{o.PretrainedModelPath}' ({config.ModelType}, {config.NumHiddenLayers} layers × {config.HiddenSize}).");
-            return (config, tokenizer, CheckpointLoader.WeightsPath(o.PretrainedModelPath));
+            CheckpointLoader.WeightsPath(o.PretrainedModelPath);
+            int maxLength = ResolveMaxSequenceLength(o, config, o.PretrainedModelPath);
+            ch.Info(MessageSensitivity.None, $"Fine-tuning '{o.PretrainedModelPath}' ({config.ModelType}, {config.NumHiddenLayers} layers × {config.HiddenSize}, {maxLength} tokens per example).");
+            return (config, tokenizer, maxLength);
         }
         var fitted = FittedTiktokenTokenizer.Fit(train.SelectMany(r => new[] { r.First, r.Second }), o.MaxVocabularySize);
         var cfg = o.ModelSize switch
@@ -208,6 +201,24 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         };
         cfg.MaxPositionEmbeddings = Math.Max(o.MaxSequenceLength, 16);
         ch.Info(MessageSensitivity.None, $"Training a {o.ModelSize} encoder from scratch ({cfg.NumHiddenLayers} layers × {cfg.HiddenSize}, vocabulary of {fitted.VocabSize} fitted to the training text).");
-        return (cfg, fitted, null);
+        return (cfg, fitted, o.MaxSequenceLength);
+    }
+
+    /// <summary>The tokens per example: an explicit <see cref="Options.MaxSequenceLength"/> must fit the checkpoint's
+    /// position table; the default is 128, or the table's length when that is shorter.</summary>
+    internal static int ResolveMaxSequenceLength(Options o, TransformerConfig config, string folder)
+    {
+        if (!o.MaxSequenceLengthIsSet)
+        {
+            return Math.Min(o.MaxSequenceLength, config.MaxSequenceLength);
+        }
+        if (o.MaxSequenceLength > config.MaxSequenceLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
+                $"MaxSequenceLength is {o.MaxSequenceLength} but the checkpoint '{folder}' has a position table for {config.MaxSequenceLength} tokens " +
+                $"(max_position_embeddings {config.MaxPositionEmbeddings}{(config.PositionOffset > 0 ? $" minus {config.PositionOffset} reserved" : "")}); " +
+                "set at most that, or leave it unset to use it.");
+        }
+        return o.MaxSequenceLength;
     }
 }

@@ -1,0 +1,205 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Microsoft.ML.Gwt.Modeling;
+
+/// <summary>
+/// The post-LayerNorm encoder of BERT, RoBERTa, XLM-RoBERTa, CamemBERT and the ELECTRA discriminator, with Hugging
+/// Face's names (<c>embeddings.*</c>, <c>encoder.layer.N.attention.self.query</c>, ..., <c>pooler.dense</c> for BERT,
+/// <c>embeddings_project</c> for ELECTRA when <c>embedding_size</c> differs from <c>hidden_size</c>). RoBERTa-family
+/// positions count real tokens from <c>pad_token_id + 1</c>; the others count from 0.
+/// </summary>
+public sealed class BertEncoder : TransformerEncoder
+{
+    private readonly Embeddings _embeddings;
+    private readonly Linear? _project;
+    private readonly ModuleList<BertLayer> _layers;
+    private readonly Linear? _pooler;
+
+    /// <summary>Creates the encoder with Hugging Face's initialization.</summary>
+    /// <param name="config">A BERT, RoBERTa-family or ELECTRA configuration.</param>
+    /// <param name="addPooler">Whether to include BERT's <c>pooler.dense</c>.</param>
+    public BertEncoder(TransformerConfig config, bool addPooler = true) : base("BertEncoder", config)
+    {
+        if (config.Family is not (TransformerFamily.Bert or TransformerFamily.Roberta or TransformerFamily.Electra))
+        {
+            throw new ArgumentException($"BertEncoder does not implement model_type '{config.ModelType}'; use TransformerEncoder.Create.", nameof(config));
+        }
+        _embeddings = new Embeddings(config);
+        register_module("embeddings", _embeddings);
+        if (config.EmbeddingWidth != config.HiddenSize)
+        {
+            _project = Linear(config.EmbeddingWidth, config.HiddenSize);
+            register_module("embeddings_project", _project);
+        }
+        _layers = new ModuleList<BertLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config)).ToArray());
+        var container = new Container();
+        container.Add("layer", _layers);
+        register_module("encoder", container);
+        if (addPooler)
+        {
+            _pooler = Linear(config.HiddenSize, config.HiddenSize);
+            var pooler = new Container();
+            pooler.Add("dense", _pooler);
+            register_module("pooler", pooler);
+        }
+        InitializeWeights(this, config);
+    }
+
+    /// <inheritdoc />
+    public override bool HasPooler => _pooler is not null;
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        ArgumentNullException.ThrowIfNull(attentionMask);
+        CheckLength(inputIds);
+        using var scope = torch.NewDisposeScope();
+        var positions = PositionIds(inputIds);
+        var types = tokenTypeIds ?? torch.zeros_like(inputIds);
+        var hidden = _embeddings.Forward(inputIds, types, positions);
+        if (_project is not null)
+        {
+            hidden = _project.call(hidden);
+        }
+        var additive = AdditiveMask(attentionMask, hidden.dtype);
+        foreach (var layer in _layers)
+        {
+            hidden = layer.Forward(hidden, additive);
+        }
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public override Tensor Pool(Tensor lastHidden)
+    {
+        if (_pooler is null)
+        {
+            return base.Pool(lastHidden);
+        }
+        using var first = lastHidden.select(1, 0);
+        using var dense = _pooler.call(first);
+        return dense.tanh();
+    }
+
+    private Tensor PositionIds(Tensor inputIds)
+    {
+        long tokens = inputIds.shape[1];
+        if (Config.Family == TransformerFamily.Roberta)
+        {
+            // RoBERTa: positions count real tokens from padding_idx + 1; padding gets padding_idx.
+            var mask = inputIds.ne(Config.PadTokenId).to(ScalarType.Int64);
+            return torch.cumsum(mask, 1).mul_(mask).add_(Config.PadTokenId);
+        }
+        return torch.arange(tokens, ScalarType.Int64, inputIds.device).unsqueeze(0).expand(inputIds.shape[0], tokens);
+    }
+
+    private sealed class Embeddings : nn.Module
+    {
+        /// <summary>Children are registered explicitly under Hugging Face names; TorchSharp's field scan would add them twice.</summary>
+        protected override void RegisterComponents()
+        {
+        }
+
+        private readonly Embedding _word, _position, _tokenType;
+        private readonly LayerNorm _norm;
+        private readonly Dropout _dropout;
+
+        public Embeddings(TransformerConfig c) : base("Embeddings")
+        {
+            int width = c.EmbeddingWidth;
+            _word = Embedding(c.VocabSize, width);
+            _position = Embedding(c.MaxPositionEmbeddings, width);
+            _tokenType = Embedding(c.TypeVocabSize, width);
+            _norm = LayerNorm(width, c.LayerNormEps);
+            _dropout = Dropout(c.HiddenDropoutProb);
+            register_module("word_embeddings", _word);
+            register_module("position_embeddings", _position);
+            register_module("token_type_embeddings", _tokenType);
+            register_module("LayerNorm", _norm);
+            register_module("dropout", _dropout);
+        }
+
+        public Tensor Forward(Tensor ids, Tensor types, Tensor positions)
+        {
+            using var w = _word.call(ids);
+            using var p = _position.call(positions);
+            using var t = _tokenType.call(types);
+            using var sum = w + p + t;
+            using var normed = _norm.call(sum);
+            return _dropout.call(normed);
+        }
+    }
+
+    private sealed class BertLayer : nn.Module
+    {
+        /// <summary>Children are registered explicitly under Hugging Face names; TorchSharp's field scan would add them twice.</summary>
+        protected override void RegisterComponents()
+        {
+        }
+
+        private readonly Linear _query, _key, _value, _attnOut, _intermediate, _output;
+        private readonly LayerNorm _attnNorm, _outNorm;
+        private readonly Dropout _attnDropout, _hiddenDropout;
+        private readonly int _heads, _headSize;
+        private readonly string _act;
+
+        public BertLayer(TransformerConfig c) : base("BertLayer")
+        {
+            _heads = c.NumAttentionHeads;
+            _headSize = c.HiddenSize / c.NumAttentionHeads;
+            _act = c.HiddenAct;
+            _query = Linear(c.HiddenSize, c.HiddenSize);
+            _key = Linear(c.HiddenSize, c.HiddenSize);
+            _value = Linear(c.HiddenSize, c.HiddenSize);
+            _attnOut = Linear(c.HiddenSize, c.HiddenSize);
+            _attnNorm = LayerNorm(c.HiddenSize, c.LayerNormEps);
+            _intermediate = Linear(c.HiddenSize, c.IntermediateSize);
+            _output = Linear(c.IntermediateSize, c.HiddenSize);
+            _outNorm = LayerNorm(c.HiddenSize, c.LayerNormEps);
+            _attnDropout = Dropout(c.AttentionProbsDropoutProb);
+            _hiddenDropout = Dropout(c.HiddenDropoutProb);
+
+            var self = new Container();
+            self.Add("query", _query);
+            self.Add("key", _key);
+            self.Add("value", _value);
+            var attnOutput = new Container();
+            attnOutput.Add("dense", _attnOut);
+            attnOutput.Add("LayerNorm", _attnNorm);
+            var attention = new Container();
+            attention.Add("self", self);
+            attention.Add("output", attnOutput);
+            var intermediate = new Container();
+            intermediate.Add("dense", _intermediate);
+            var output = new Container();
+            output.Add("dense", _output);
+            output.Add("LayerNorm", _outNorm);
+            register_module("attention", attention);
+            register_module("intermediate", intermediate);
+            register_module("output", output);
+            register_module("attention_dropout", _attnDropout);
+            register_module("hidden_dropout", _hiddenDropout);
+        }
+
+        public Tensor Forward(Tensor hidden, Tensor additiveMask)
+        {
+            using var scope = torch.NewDisposeScope();
+            long batch = hidden.shape[0], tokens = hidden.shape[1];
+            Tensor Heads(Linear proj) => proj.call(hidden).view(batch, tokens, _heads, _headSize).transpose(1, 2);
+            var q = Heads(_query);
+            var k = Heads(_key);
+            var v = Heads(_value);
+            var scores = torch.matmul(q, k.transpose(-1, -2)).div_(Math.Sqrt(_headSize)).add_(additiveMask);
+            var probs = _attnDropout.call(scores.softmax(-1));
+            var context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, tokens, _heads * _headSize);
+            var attended = _attnNorm.call(_hiddenDropout.call(_attnOut.call(context)).add_(hidden));
+            var inner = Activate(_act, _intermediate.call(attended));
+            var output = _outNorm.call(_hiddenDropout.call(_output.call(inner)).add_(attended));
+            return output.MoveToOuterDisposeScope();
+        }
+    }
+}

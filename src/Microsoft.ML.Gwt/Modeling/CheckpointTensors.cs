@@ -1,0 +1,144 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Gwt.Modeling;
+
+/// <summary>
+/// Named checkpoint tensors read one at a time into their destination (a model parameter), so loading never holds a
+/// second copy of the model: a <c>model.safetensors</c> file, a sharded checkpoint, or tensors already in memory.
+/// </summary>
+internal abstract class CheckpointTensors : IDisposable
+{
+    /// <summary>What the tensors come from, for messages.</summary>
+    public abstract string Source { get; }
+
+    /// <summary>All keys.</summary>
+    public abstract IReadOnlyCollection<string> Keys { get; }
+
+    /// <summary>The shape of <paramref name="key"/>.</summary>
+    public abstract long[] Shape(string key);
+
+    /// <summary>A number that orders keys by where their data lies, so that reads go forward through the files.</summary>
+    public virtual long ReadOrder(string key) => 0;
+
+    /// <summary>Copies tensor <paramref name="key"/> into <paramref name="destination"/> (same shape, converting the dtype).</summary>
+    public abstract void ReadInto(string key, Tensor destination);
+
+    /// <inheritdoc />
+    public virtual void Dispose()
+    {
+    }
+
+    /// <summary>Opens the weights of a checkpoint folder: <c>model.safetensors</c>, or <c>model.safetensors.index.json</c>
+    /// and its shards.</summary>
+    /// <exception cref="NotSupportedException">The folder has only pickle weights (<c>pytorch_model.bin</c>).</exception>
+    /// <exception cref="FileNotFoundException">The folder has no weights.</exception>
+    public static CheckpointTensors Open(string folder)
+    {
+        var path = CheckpointLoader.WeightsPath(folder);
+        return path.EndsWith(ShardedSafeTensors.IndexFileName, StringComparison.Ordinal)
+            ? ShardedSafeTensors.OpenIndex(path)
+            : new SafeTensorFile(path);
+    }
+}
+
+/// <summary>Tensors held in memory (e.g. read from a model file); <see cref="ReadInto"/> copies.</summary>
+internal sealed class InMemoryTensors : CheckpointTensors
+{
+    private readonly IReadOnlyDictionary<string, Tensor> _tensors;
+
+    public InMemoryTensors(IReadOnlyDictionary<string, Tensor> tensors, string source)
+    {
+        _tensors = tensors;
+        Source = source;
+    }
+
+    public override string Source { get; }
+
+    public override IReadOnlyCollection<string> Keys => _tensors.Keys.ToList();
+
+    public override long[] Shape(string key) => _tensors[key].shape;
+
+    public override void ReadInto(string key, Tensor destination) => destination.copy_(_tensors[key]);
+}
+
+/// <summary>One safetensors file, read tensor by tensor straight into the destination's memory when it is a
+/// contiguous CPU tensor of the stored dtype, else through one temporary tensor of that dtype.</summary>
+internal sealed class SafeTensorFile : CheckpointTensors
+{
+    private readonly FileStream _stream;
+    private readonly long _dataStart;
+    private readonly Dictionary<string, SafeTensorInfo> _infos;
+
+    public SafeTensorFile(string path, int fileIndex = 0)
+    {
+        Source = path;
+        FileIndex = fileIndex;
+        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.RandomAccess);
+        try
+        {
+            _infos = SafeTensors.ReadHeader(_stream, _stream.Length, path, out _dataStart).ToDictionary(i => i.Name, StringComparer.Ordinal);
+        }
+        catch
+        {
+            _stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The position of this file among a checkpoint's shards.</summary>
+    public int FileIndex { get; }
+
+    public override string Source { get; }
+
+    public override IReadOnlyCollection<string> Keys => _infos.Keys;
+
+    public override long[] Shape(string key) => _infos[key].Shape;
+
+    public override long ReadOrder(string key) => ((long)FileIndex << 44) + _infos[key].Begin;
+
+    public override void ReadInto(string key, Tensor destination)
+    {
+        var info = _infos[key];
+        var stored = info.DType switch
+        {
+            "F32" => ScalarType.Float32,
+            "F16" => ScalarType.Float16,
+            "BF16" => ScalarType.BFloat16,
+            "F64" => ScalarType.Float64,
+            "I64" => ScalarType.Int64,
+            _ => ScalarType.Int32,
+        };
+        _stream.Position = _dataStart + info.Begin;
+        long bytes = info.End - info.Begin;
+        if (destination.dtype == stored && destination.device_type == DeviceType.CPU && destination.is_contiguous())
+        {
+            ReadExactly(destination, bytes);
+            return;
+        }
+        using var staging = torch.empty(info.Shape, stored);
+        ReadExactly(staging, bytes);
+        destination.copy_(staging);
+    }
+
+    private unsafe void ReadExactly(Tensor target, long bytes)
+    {
+        if (bytes == 0)
+        {
+            return;
+        }
+        byte* start;
+        fixed (byte* b = target.bytes)
+        {
+            start = b; // native memory owned by the tensor: it does not move
+        }
+        for (long done = 0; done < bytes;)
+        {
+            int chunk = (int)Math.Min(bytes - done, 1 << 30);
+            _stream.ReadExactly(new Span<byte>(start + done, chunk));
+            done += chunk;
+        }
+    }
+
+    public override void Dispose() => _stream.Dispose();
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Microsoft.ML.Gwt.Modeling;
+using Microsoft.ML.Gwt.Tests.Modeling;
+
+namespace Microsoft.ML.Gwt.Tests.Samples;
+
+/// <summary>Runs the built sample (samples/TextClassification) as a user would, with <c>--pretrained</c>.</summary>
+[TestClass]
+public sealed class TextClassificationSampleTests
+{
+    private static string SampleDll()
+    {
+        var baseDir = new DirectoryInfo(AppContext.BaseDirectory); // tests/Microsoft.ML.Gwt.Tests/bin/<Config>/net10.0/
+        var config = baseDir.Parent!.Name;
+        var path = Path.GetFullPath(Path.Combine(baseDir.FullName, "..", "..", "..", "..", "..", "samples", "TextClassification", "bin", config, "net10.0", "TextClassification.dll"));
+        Assert.IsTrue(File.Exists(path), $"sample not built: {path}");
+        return path;
+    }
+
+    internal static (int ExitCode, string Stdout, string Stderr) RunSample(params string[] args)
+    {
+        var output = TestCheckpoints.NewFolder();
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(SampleDll());
+        foreach (var a in args.Concat(new[] { "--output", output }))
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(4)))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail("the sample did not finish in 4 minutes");
+        }
+        return (p.ExitCode, stdout, stderr.Result);
+    }
+
+    /// <summary>A WordPiece checkpoint folder of <paramref name="modelType"/> with random weights and bert-tiny's vocabulary.</summary>
+    internal static string WordPieceFolder(string modelType)
+    {
+        var source = EncoderParityTests.Checkpoint("bert-tiny");
+        var folder = TestCheckpoints.NewFolder();
+        File.Copy(Path.Combine(source, "vocab.txt"), Path.Combine(folder, "vocab.txt"));
+        File.Copy(Path.Combine(source, "tokenizer_config.json"), Path.Combine(folder, "tokenizer_config.json"));
+        var config = TestCheckpoints.Config(modelType);
+        using var model = new TextClassificationModel(config, 2);
+        return TestCheckpoints.WriteFolder(config, model.state_dict(), folder: folder);
+    }
+
+    [TestMethod]
+    [DataRow("bert-tiny")]
+    [DataRow("roberta-tiny")]
+    [DataRow("distilbert")]
+    [DataRow("electra")]
+    public void PretrainedFolderTrainsWithTheDefaultSequenceLength(string family)
+    {
+        // bert-tiny's table has 40 positions (roberta-tiny 42 - 2): the default 128 tokens used to abort with exit code 134.
+        var folder = family.EndsWith("-tiny", StringComparison.Ordinal) ? EncoderParityTests.Checkpoint(family) : WordPieceFolder(family);
+        var (code, stdout, stderr) = RunSample("--pretrained", folder, "--train-rows", "12", "--epochs", "1");
+        Assert.AreEqual(0, code, $"{family}: {stderr}\n{stdout}");
+        StringAssert.Contains(stdout, "test accuracy");
+    }
+
+    [TestMethod]
+    public void BadCheckpointsAndOptionsPrintAnErrorInsteadOfCrashing()
+    {
+        var missing = RunSample("--pretrained", "/nonexistent/gwt-checkpoint");
+        Assert.AreEqual(2, missing.ExitCode, missing.Stderr);
+        StringAssert.StartsWith(missing.Stderr.Trim(), "error:");
+        StringAssert.Contains(missing.Stderr, "/nonexistent/gwt-checkpoint");
+
+        var gpt2 = TestCheckpoints.NewFolder();
+        File.WriteAllText(Path.Combine(gpt2, "config.json"), """{"model_type": "gpt2"}""");
+        var unsupported = RunSample("--pretrained", gpt2);
+        Assert.AreEqual(2, unsupported.ExitCode, unsupported.Stderr);
+        StringAssert.Contains(unsupported.Stderr, "'gpt2'");
+        StringAssert.Contains(unsupported.Stderr, "deberta-v2");
+
+        var tooLong = RunSample("--pretrained", EncoderParityTests.Checkpoint("bert-tiny"), "--max-tokens", "128");
+        Assert.AreEqual(2, tooLong.ExitCode, tooLong.Stderr);
+        StringAssert.Contains(tooLong.Stderr, "40 tokens");
+    }
+}
