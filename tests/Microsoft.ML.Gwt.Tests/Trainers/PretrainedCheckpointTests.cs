@@ -44,6 +44,27 @@ public sealed class PretrainedCheckpointTests
     }
 
     [TestMethod]
+    [DataRow("bert-tiny")]
+    [DataRow("roberta-tiny")]
+    [DataRow("distilbert-tiny")]
+    [DataRow("electra-tiny")]
+    [DataRow("bert-sharded-tiny")]
+    public void EveryFamilyFineTunes(string checkpoint)
+    {
+        var ml = new MLContext(1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => messages.Add(e.Message);
+        var data = Data(ml, 24, new[] { "a", "b" });
+        var o = Options(EncoderParityTests.Checkpoint(checkpoint));
+        o.MaxEpochs = 4;
+        o.LearningRate = 2e-3;
+        var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.Gwt(o)).Fit(data);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data));
+        Assert.IsGreaterThan(0.9, metrics.MicroAccuracy, $"{checkpoint}: the two texts are separable ({metrics.MicroAccuracy})");
+        Assert.IsTrue(messages.Any(m => m.Contains("Fine-tuning", StringComparison.Ordinal)), checkpoint);
+    }
+
+    [TestMethod]
     public void ExplicitSequenceLengthBeyondTheTableIsAnErrorNamingTheOption()
     {
         var ml = new MLContext(1);
