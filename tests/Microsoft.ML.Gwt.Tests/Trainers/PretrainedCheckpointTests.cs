@@ -49,6 +49,9 @@ public sealed class PretrainedCheckpointTests
     [DataRow("distilbert-tiny")]
     [DataRow("electra-tiny")]
     [DataRow("bert-sharded-tiny")]
+    [DataRow("xlm-roberta-tiny")]
+    [DataRow("deberta-v3-tiny")]
+    [DataRow("deberta-v2-tiny-buckets8")]
     public void EveryFamilyFineTunes(string checkpoint)
     {
         var ml = new MLContext(1);
