@@ -24,13 +24,14 @@ public static class GwtCatalog
     /// <param name="pretrainedModelPath">A local Hugging Face checkpoint folder (<c>config.json</c>, <c>model.safetensors</c>,
     /// tokenizer files) to fine-tune; see <see cref="GwtTextClassificationTrainer.Options.PretrainedModelPath"/>. Default null:
     /// a <see cref="GwtModelSize.Tiny"/> encoder trained from scratch.</param>
-    /// <param name="maxSequenceLength">Tokens per example (longer text is truncated). Default 128.</param>
+    /// <param name="maxSequenceLength">Tokens per example (longer text is truncated). Default null: 128, or the
+    /// checkpoint's position table when it is shorter; a value beyond the checkpoint's table is an error.</param>
     public static GwtTextClassificationTrainer Gwt(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = "Label", string scoreColumnName = "Score", string outputColumnName = "PredictedLabel",
         string sentence1ColumnName = "Sentence1", string? sentence2ColumnName = null, int batchSize = 32, int maxEpochs = 10,
-        IDataView? validationSet = null, string? pretrainedModelPath = null, int maxSequenceLength = 128)
+        IDataView? validationSet = null, string? pretrainedModelPath = null, int? maxSequenceLength = null)
     {
-        return catalog.Gwt(new GwtTextClassificationTrainer.Options
+        var options = new GwtTextClassificationTrainer.Options
         {
             LabelColumnName = labelColumnName,
             ScoreColumnName = scoreColumnName,
@@ -41,8 +42,12 @@ public static class GwtCatalog
             MaxEpochs = maxEpochs,
             ValidationSet = validationSet,
             PretrainedModelPath = pretrainedModelPath,
-            MaxSequenceLength = maxSequenceLength,
-        });
+        };
+        if (maxSequenceLength is int tokens)
+        {
+            options.MaxSequenceLength = tokens; // only an explicit value counts as set (see MaxSequenceLength)
+        }
+        return catalog.Gwt(options);
     }
 
     /// <summary>Fine-tunes a transformer text classifier with GWT-compressed Adam, with all options.</summary>

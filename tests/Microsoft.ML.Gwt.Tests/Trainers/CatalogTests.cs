@@ -29,9 +29,10 @@ public sealed class CatalogTests
             Assert.IsTrue(parameters[i].HasDefaultValue, parameters[i].Name);
             Assert.AreEqual(MlNetParameters[i].Default, parameters[i].DefaultValue, parameters[i].Name);
         }
-        var defaults = new GwtTextClassificationTrainer.Options();
         Assert.IsNull(parameters[^2].DefaultValue, "pretrainedModelPath defaults to training from scratch");
-        Assert.AreEqual(defaults.MaxSequenceLength, (int)parameters[^1].DefaultValue!, "maxSequenceLength default = Options default");
+        Assert.IsNull(parameters[^1].DefaultValue, "maxSequenceLength defaults to unset: Options' default, adapted to the checkpoint");
+        Assert.IsFalse(ml().MulticlassClassification.Trainers.Gwt().TrainerOptions.MaxSequenceLengthIsSet);
+        static MLContext ml() => new(1);
     }
 
     [TestMethod]

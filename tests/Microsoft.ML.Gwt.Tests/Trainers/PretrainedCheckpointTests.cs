@@ -68,6 +68,20 @@ public sealed class PretrainedCheckpointTests
     }
 
     [TestMethod]
+    public void ShortOverloadAdaptsTooAndItsExplicitLengthIsChecked()
+    {
+        var ml = new MLContext(1);
+        var folder = EncoderParityTests.Checkpoint("bert-tiny");
+        var trainer = ml.MulticlassClassification.Trainers.Gwt(sentence1ColumnName: "Text", maxEpochs: 1, pretrainedModelPath: folder);
+        var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(trainer).Fit(Data(ml, 16, new[] { "a", "b" }));
+        Assert.AreEqual(40, model.LastTransformer.Options.MaxSequenceLength);
+        var explicitTooLong = ml.MulticlassClassification.Trainers.Gwt(sentence1ColumnName: "Text", maxEpochs: 1, pretrainedModelPath: folder, maxSequenceLength: 64);
+        var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
+            ml.Transforms.Conversion.MapValueToKey("Label").Append(explicitTooLong).Fit(Data(ml, 16, new[] { "a", "b" })));
+        Assert.AreEqual("MaxSequenceLength", ex.ParamName);
+    }
+
+    [TestMethod]
     public void ExplicitSequenceLengthBeyondTheTableIsAnErrorNamingTheOption()
     {
         var ml = new MLContext(1);
