@@ -24,8 +24,9 @@ public static class PretrainedTokenizerFiles
     /// <summary>Loads the tokenizer of <paramref name="folder"/> for a model of type <paramref name="modelType"/>
     /// (config.json's <c>model_type</c>); <paramref name="padTokenId"/> (config.json's <c>pad_token_id</c>) is the
     /// padding id when a tokenizer.json names none.</summary>
-    /// <exception cref="FileNotFoundException">The folder has none of <see cref="SupportedFiles"/>.</exception>
-    /// <exception cref="NotSupportedException">The tokenizer file uses a component that is not supported (named in the message).</exception>
+    /// <exception cref="FileNotFoundException">The folder has no tokenizer file at all.</exception>
+    /// <exception cref="NotSupportedException">The folder's tokenizer file is of a kind that is not supported, or a
+    /// tokenizer.json uses a component that is not supported; the message names the file and the kind.</exception>
     public static TextTokenizer Load(string folder, string modelType, int padTokenId = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
@@ -52,9 +53,30 @@ public static class PretrainedTokenizerFiles
         {
             return new WordPieceTextTokenizer(System.IO.File.ReadAllText(File("vocab.txt")), ReadLowerCase(folder, true));
         }
+        foreach (var (name, what) in Unsupported)
+        {
+            if (System.IO.File.Exists(File(name)))
+            {
+                throw new NotSupportedException(
+                    $"The checkpoint folder '{folder}' has {name} ({what}), which is not supported; supported tokenizer files: {string.Join(", ", SupportedFiles)}.");
+            }
+        }
         throw new FileNotFoundException(
             $"The checkpoint folder '{folder}' has no tokenizer: expected one of {string.Join(", ", SupportedFiles)}.", File("vocab.txt"));
     }
+
+    /// <summary>Tokenizer files of other kinds, recognized so that the error says what they are.</summary>
+    private static readonly (string Name, string What)[] Unsupported =
+    {
+        ("spiece.model", "a SentencePiece model in the ALBERT/T5/XLNet layout, whose text preprocessing is not implemented"),
+        ("tokenizer.model", "a SentencePiece model of a LLaMA-style decoder"),
+        ("sentencepiece.model", "a SentencePiece model of an unknown family"),
+        ("source.spm", "a Marian translation SentencePiece model"),
+        ("bpe.codes", "an XLM/FlauBERT BPE codes file"),
+        ("vocab.json", "a vocab.json without the merges.txt byte-level BPE needs"),
+        ("merges.txt", "a merges.txt without its vocab.json"),
+        ("vocab.bpe", "a GPT-2 style vocab.bpe without encoder.json support"),
+    };
 
     private static SentencePieceTextTokenizer SentencePiece(string path, SentencePieceLayout layout, bool lowerCase) =>
         new(System.IO.File.ReadAllBytes(path), layout, lowerCase, path);

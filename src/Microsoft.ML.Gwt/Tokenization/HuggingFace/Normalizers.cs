@@ -127,7 +127,7 @@ internal sealed class BertNormalizer(bool cleanText, bool handleChinese, bool? s
             }
             else
             {
-                sb.Append(r.ToString());
+                Append(sb, r);
             }
         }
         var s = sb.ToString();
@@ -136,6 +136,18 @@ internal sealed class BertNormalizer(bool cleanText, bool handleChinese, bool? s
             s = Runes.Filter(s.Normalize(NormalizationForm.FormD), r => !CharClass.IsNonSpacingMark(r));
         }
         return lowercase ? Runes.Lower(s) : s;
+    }
+
+    private static void Append(StringBuilder sb, Rune r)
+    {
+        if (r.IsBmp)
+        {
+            sb.Append((char)r.Value);
+        }
+        else
+        {
+            sb.Append(r.ToString());
+        }
     }
 }
 
@@ -188,7 +200,14 @@ internal static class Runes
         {
             if (keep(r))
             {
-                sb.Append(r.ToString());
+                if (r.IsBmp)
+                {
+                    sb.Append((char)r.Value);
+                }
+                else
+                {
+                    sb.Append(r.ToString());
+                }
             }
         }
         return sb.ToString();
@@ -200,7 +219,19 @@ internal static class Runes
         var sb = new StringBuilder(s.Length);
         foreach (var r in s.EnumerateRunes())
         {
-            sb.Append(r.Value == 0x0130 ? "i\u0307" : Rune.ToLowerInvariant(r).ToString());
+            var lower = Rune.ToLowerInvariant(r);
+            if (r.Value == 0x0130)
+            {
+                sb.Append("i\u0307");
+            }
+            else if (lower.IsBmp)
+            {
+                sb.Append((char)lower.Value);
+            }
+            else
+            {
+                sb.Append(lower.ToString());
+            }
         }
         return sb.ToString();
     }

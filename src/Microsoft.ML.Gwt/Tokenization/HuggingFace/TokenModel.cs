@@ -95,14 +95,22 @@ internal sealed class WordPieceModel(Dictionary<string, int> vocab, int unk, str
         }
         var lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         var sub = new List<int>();
+        // buffer[prefix.Length + k] = piece[k]: writing the prefix at buffer[start] (over characters already
+        // consumed) makes buffer[start..] read prefix + piece[start..] without a string per attempt.
+        var buffer = new char[prefix.Length + piece.Length];
+        piece.CopyTo(0, buffer, prefix.Length, piece.Length);
         int start = 0;
         while (start < piece.Length)
         {
             int end = piece.Length;
             int found = -1;
+            if (start > 0)
+            {
+                prefix.CopyTo(buffer.AsSpan(start));
+            }
             while (start < end)
             {
-                var candidate = start == 0 ? piece.AsSpan(0, end) : (prefix + piece[start..end]).AsSpan();
+                var candidate = start == 0 ? piece.AsSpan(0, end) : buffer.AsSpan(start, prefix.Length + end - start);
                 if (lookup.TryGetValue(candidate, out int id))
                 {
                     found = id;
