@@ -30,9 +30,11 @@ public sealed class GwtTrainingResult
     /// <summary>Training examples processed per second (validation excluded).</summary>
     public double ExamplesPerSecond { get; internal set; }
 
-    /// <summary>Whether early stopping ended the run.</summary>
+    /// <summary>Whether early stopping ended the run (the model then holds the best epoch's weights).</summary>
     public bool StoppedEarly { get; internal set; }
 
-    /// <summary>Whether the run resumed from a checkpoint.</summary>
+    /// <summary>Whether the run resumed from a checkpoint. A finished run started again is returned from its checkpoint
+    /// without training: its losses, accuracies, <see cref="Steps"/> and <see cref="StoppedEarly"/> are the saved ones and
+    /// <see cref="ExamplesPerSecond"/> is 0.</summary>
     public bool Resumed { get; internal set; }
 }
