@@ -29,8 +29,19 @@ internal static class TestCheckpoints
         return TransformerConfig.FromJson(json, modelType);
     }
 
-    /// <summary>A fresh temporary folder.</summary>
-    public static string NewFolder() => Directory.CreateTempSubdirectory("gwt-arch-").FullName;
+    private static readonly Lazy<string> Root = new(() => Directory.CreateTempSubdirectory("gwt-checkpoints-").FullName);
+
+    /// <summary>A fresh temporary folder (under one root that <see cref="TestCheckpointsCleanup"/> deletes after the run).</summary>
+    public static string NewFolder() => Directory.CreateDirectory(Path.Combine(Root.Value, Guid.NewGuid().ToString("N"))).FullName;
+
+    /// <summary>Deletes every folder <see cref="NewFolder"/> made.</summary>
+    public static void DeleteAll()
+    {
+        if (Root.IsValueCreated && Directory.Exists(Root.Value))
+        {
+            Directory.Delete(Root.Value, recursive: true);
+        }
+    }
 
     /// <summary>Writes <c>config.json</c> and <c>model.safetensors</c> of <paramref name="tensors"/> (stored as
     /// <paramref name="dtype"/>: F32, F16 or BF16).</summary>
@@ -93,4 +104,11 @@ internal static class TestCheckpoints
         using var d = (a - b).abs().max();
         return d.item<float>();
     }
+}
+
+[TestClass]
+public static class TestCheckpointsCleanup
+{
+    [AssemblyCleanup]
+    public static void DeleteTemporaryCheckpoints() => TestCheckpoints.DeleteAll();
 }
