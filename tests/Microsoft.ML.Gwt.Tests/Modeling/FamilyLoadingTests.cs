@@ -129,6 +129,23 @@ public sealed class FamilyLoadingTests
     }
 
     [TestMethod]
+    [DataRow("distilbert-tiny")]
+    [DataRow("electra-tiny")]
+    [DataRow("xlm-roberta-tiny")]
+    [DataRow("deberta-v3-tiny")]
+    [DataRow("bert-sharded-tiny")]
+    public void EncoderOnItsOwnLoadsEveryFamilyWithItsTokenizer(string name)
+    {
+        using var encoder = TransformerTextEncoder.FromPretrained(EncoderParityTests.Checkpoint(name));
+        Assert.AreEqual(CheckpointLoader.ReadConfig(EncoderParityTests.Checkpoint(name)).ModelType, encoder.Encoder.Config.ModelType);
+        using var batch = encoder.Tokenize(new[] { "hello world", "a much longer second text that gets padded less" });
+        using var hidden = encoder.Encode(batch);
+        CollectionAssert.AreEqual(new[] { 2L, batch.InputIds.shape[1], 32L }, hidden.shape);
+        Assert.IsTrue(hidden.isfinite().all().item<bool>(), name);
+        Assert.IsEmpty(encoder.LoadReport!.Missing, encoder.LoadReport.ToString());
+    }
+
+    [TestMethod]
     public void UnsupportedModelTypeNamesItselfAndTheSupportedList()
     {
         var folder = TestCheckpoints.NewFolder();
