@@ -54,6 +54,17 @@ public sealed class TokenizerJsonComponentTests
     }
 
     [TestMethod]
+    public void NullSequenceElementsAndAnEmptyCharsmapAreNoOps()
+    {
+        var tok = FromJson("""
+        {"normalizer": {"type": "Sequence", "normalizers": [null, {"type": "Precompiled", "precompiled_charsmap": null}, {"type": "Lowercase"}]},
+         "pre_tokenizer": {"type": "Sequence", "pretokenizers": [null, {"type": "WhitespaceSplit"}]},
+         "model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0, "a": 1, "b": 2}}}
+        """);
+        CollectionAssert.AreEqual(new[] { 1, 2, 0 }, Plain(tok, "A  b c"));
+    }
+
+    [TestMethod]
     public void SplitRegexBehaviorsAndWhitespacePreTokenizer()
     {
         string Json(string pre) => $$"""

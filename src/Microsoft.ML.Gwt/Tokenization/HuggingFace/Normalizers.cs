@@ -36,7 +36,7 @@ internal abstract class Normalizer
             "Nmt" => new FuncNormalizer(Nmt),
             "Precompiled" => PrecompiledNormalizer.Create(e, source),
             "ByteLevel" => new FuncNormalizer(ByteLevel.ToUnits),
-            "Sequence" => new SequenceNormalizer(Json.Array(e, "normalizers", source).Select(n => Parse(n, source)!).ToArray()),
+            "Sequence" => new SequenceNormalizer(Json.Array(e, "normalizers", source).Select(n => Parse(n, source)).OfType<Normalizer>().ToArray()),
             _ => throw new NotSupportedException(
                 $"'{source}' uses the normalizer '{type}', which is not supported (supported: BertNormalizer, Lowercase, NFC, NFD, NFKC, NFKD, " +
                 "StripAccents, Strip, Replace, Prepend, Nmt, Precompiled, ByteLevel, Sequence)."),
@@ -157,7 +157,11 @@ internal sealed class PrecompiledNormalizer(PrecompiledCharsMap map) : Normalize
 {
     public static Normalizer Create(JsonElement e, string source)
     {
-        var b64 = Json.String(e, "precompiled_charsmap", source);
+        var b64 = Json.OptionalString(e, "precompiled_charsmap");
+        if (string.IsNullOrEmpty(b64))
+        {
+            return new FuncNormalizer(t => t); // converted from a model without a charsmap ("identity")
+        }
         try
         {
             return new PrecompiledNormalizer(new PrecompiledCharsMap(Convert.FromBase64String(b64)));

@@ -33,7 +33,7 @@ internal abstract class PreTokenizer
                 Splitting.ParseBehavior(Json.OptionalString(e, "behavior"), source), Json.Bool(e, "invert", false)),
             "Punctuation" => RuneSplit(CharClass.IsPunctuation, Splitting.ParseBehavior(Json.OptionalString(e, "behavior") ?? "Isolated", source)),
             "Digits" => RuneSplit(CharClass.IsDigit, Json.Bool(e, "individual_digits", false) ? SplitBehavior.Isolated : SplitBehavior.Contiguous),
-            "Sequence" => new SequencePreTokenizer(Json.Array(e, "pretokenizers", source).Select(p => Parse(p, source)!).ToArray()),
+            "Sequence" => new SequencePreTokenizer(Json.Array(e, "pretokenizers", source).Select(p => Parse(p, source)).OfType<PreTokenizer>().ToArray()),
             _ => throw new NotSupportedException(
                 $"'{source}' uses the pre-tokenizer '{type}', which is not supported (supported: BertPreTokenizer, Whitespace, WhitespaceSplit, " +
                 "ByteLevel, Metaspace, Split, Punctuation, Digits, Sequence)."),
