@@ -1,3 +1,6 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Trainers;
 
 namespace Microsoft.ML.Gwt;
@@ -24,4 +27,49 @@ public static class GwtModelLoader
 
     /// <summary>Whether <see cref="Register"/> (or the assembly's own initializer) has installed the resolver.</summary>
     public static bool IsRegistered => ModelLoaderAssembly.IsInstalled;
+    /// <summary>
+    /// Loads a saved model like <c>mlContext.Model.Load(stream, out inputSchema)</c>, but an error raised while loading
+    /// one of the model's components reaches the caller as that component's own exception.
+    /// </summary>
+    /// <remarks>
+    /// ML.NET creates every model component by reflection (<c>MethodInfo.Invoke</c> in its component catalog), so from
+    /// <c>mlContext.Model.Load</c> an error of our loader, such as the <see cref="InvalidDataException"/> for a damaged
+    /// file, arrives inside two <see cref="TargetInvocationException"/>s (the transformer chain's loader, then ours).
+    /// This method removes exactly those reflection layers and rethrows what is inside with its original stack trace.
+    /// </remarks>
+    /// <exception cref="InvalidDataException">A part of a GWT model in the file is damaged; the message names it.</exception>
+    public static ITransformer Load(MLContext mlContext, Stream stream, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(stream);
+        try
+        {
+            return mlContext.Model.Load(stream, out inputSchema);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            throw Unwrapped(ex);
+        }
+    }
+
+    /// <summary>Loads the model file at <paramref name="filePath"/>; see <see cref="Load(MLContext, Stream, out DataViewSchema)"/>.</summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="filePath"/>.</exception>
+    public static ITransformer Load(MLContext mlContext, string filePath, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(filePath);
+        if (!File.Exists(filePath))
+            throw new FileNotFoundException($"No model file at '{filePath}'.", filePath);
+        using var stream = File.OpenRead(filePath);
+        return Load(mlContext, stream, out inputSchema);
+    }
+
+    /// <summary>The innermost exception below a chain of reflection wrappers, rethrown with its own stack trace.</summary>
+    private static Exception Unwrapped(TargetInvocationException ex)
+    {
+        Exception inner = ex;
+        while (inner is TargetInvocationException { InnerException: { } next })
+            inner = next;
+        ExceptionDispatchInfo.Capture(inner).Throw();
+        return inner; // not reached
+    }
 }

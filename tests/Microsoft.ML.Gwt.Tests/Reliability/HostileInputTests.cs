@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -73,7 +74,8 @@ public sealed class HostileInputTests
     /// 200 damaged copies of a saved model (truncated, random bytes, 1–8 flipped bytes): each one either fails with an
     /// exception of a specific managed type whose message names what is damaged, or loads and scores exactly like the
     /// original (bit for bit). Anything else (a NullReferenceException, a model that loads and scores differently or NaN,
-    /// a native crash) fails the test.
+    /// a native crash) fails the test. Through <see cref="GwtModelLoader.Load(MLContext, Stream, out DataViewSchema)"/> each
+    /// failing copy raises the same error with no <see cref="TargetInvocationException"/> around it.
     /// </summary>
     [TestMethod]
     public void DamagedModelFilesFailWithANamedErrorOrScoreExactlyLikeTheOriginal()
@@ -115,6 +117,19 @@ public sealed class HostileInputTests
                 if (ModelFileErrors.Problem(inner, layers) is string problem)
                 {
                     wrong.Add($"copy {i}: {problem}: {ex.GetType().Name} -> {inner.GetType().Name}: {inner.Message}");
+                }
+                // The same copy through GwtModelLoader.Load: the same error, with no reflection wrapper around it.
+                try
+                {
+                    GwtModelLoader.Load(fresh, new MemoryStream(copy), out _);
+                    wrong.Add($"copy {i}: GwtModelLoader.Load loaded what Model.Load refused");
+                }
+                catch (Exception direct) when (direct is not OutOfMemoryException)
+                {
+                    if (direct is TargetInvocationException || direct.GetType() != inner.GetType() || direct.Message != inner.Message)
+                    {
+                        wrong.Add($"copy {i}: GwtModelLoader.Load raised {direct.GetType().Name} ({direct.Message}), not {inner.GetType().Name}");
+                    }
                 }
             }
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;

@@ -80,6 +80,44 @@ public sealed class ModelFileTests
     }
 
     [TestMethod]
+    [DataRow("Model.key", "settings")]
+    [DataRow("Config", "encoder config (entry 'Config')")]
+    [DataRow("Weights", "weights (entry 'Weights')")]
+    public void GwtModelLoaderLoadRaisesTheDamageItselfWithoutReflectionWrappers(string entry, string named)
+    {
+        var damaged = EditEntry(SavedModel(), entry, b => b[entry == "Model.key" ? 0x100 + 6 : b.Length / 2] ^= 0x10);
+        var ex = Assert.Throws<InvalidDataException>(() => GwtModelLoader.Load(new MLContext(1), new MemoryStream(damaged), out _));
+        StringAssert.Contains(ex.Message, "The model file is damaged");
+        StringAssert.Contains(ex.Message, named);
+    }
+
+    [TestMethod]
+    public void GwtModelLoaderLoadScoresLikeModelLoadAndNamesAMissingFile()
+    {
+        var (ml, model, test) = TrainerBehaviourTests.Trained();
+        var path = Path.Combine(Path.GetTempPath(), $"gwt-loader-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ml.Model.Save(model, test.Schema, path);
+            var viaGwt = GwtModelLoader.Load(new MLContext(2), path, out var schema);
+            var viaMl = new MLContext(3).Model.Load(path, out _);
+            Assert.AreEqual(test.Schema.Count, schema.Count);
+            var a = viaGwt.Transform(test).GetColumn<float[]>("Score").ToArray();
+            var b = viaMl.Transform(test).GetColumn<float[]>("Score").ToArray();
+            Assert.HasCount(b.Length, a);
+            for (int i = 0; i < a.Length; i++)
+                CollectionAssert.AreEqual(b[i], a[i], $"row {i}");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+        var missing = Path.Combine(Path.GetTempPath(), $"gwt-missing-{Guid.NewGuid():N}.zip");
+        var notFound = Assert.Throws<FileNotFoundException>(() => GwtModelLoader.Load(new MLContext(1), missing, out _));
+        StringAssert.Contains(notFound.Message, missing);
+    }
+
+    [TestMethod]
     public void AModelOfTheOlderFormatIsRefusedWithAClearMessage()
     {
         var old = EditEntry(SavedModel(), "Model.key", b =>
