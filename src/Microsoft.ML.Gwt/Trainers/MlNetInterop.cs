@@ -77,7 +77,7 @@ internal static class MlNetInterop
 
     /// <summary>
     /// ML.NET's internal <c>ICancelable.IsCanceled</c>, the flag <c>mlContext.CancelExecution()</c> sets on every host of
-    /// the context. Resolved once; null only if ML.NET no longer has it (a test fails then, see <see cref="MlNetVersionGuard"/>).
+    /// the context. Resolved once; null only if ML.NET no longer has it (CancellationTests fails then).
     /// </summary>
     internal static readonly PropertyInfo? CancelFlag =
         Core.GetType("Microsoft.ML.Runtime.ICancelable", throwOnError: false)?.GetProperty("IsCanceled");

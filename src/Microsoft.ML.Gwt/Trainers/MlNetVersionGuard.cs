@@ -15,11 +15,15 @@ internal static class MlNetVersionGuard
 
     private static readonly Lazy<NotSupportedException?> Failure = new(() => Check(LoadedVersions()), LazyThreadSafetyMode.ExecutionAndPublication);
 
+    /// <summary>Test hook: versions to check instead of the loaded assemblies' (null: the real ones).</summary>
+    internal static IReadOnlyList<(string Assembly, string? Version)>? TestVersions { get; set; }
+
     /// <summary>Throws <see cref="NotSupportedException"/> naming <see cref="SupportedVersion"/> when the Microsoft.ML
     /// assemblies loaded in this process are another version. Checked once per process.</summary>
     public static void EnsureSupported()
     {
-        if (Failure.Value is { } failure)
+        var failure = TestVersions is { } versions ? Check(versions) : Failure.Value;
+        if (failure is not null)
         {
             throw new NotSupportedException(failure.Message);
         }

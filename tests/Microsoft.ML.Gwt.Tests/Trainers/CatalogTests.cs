@@ -59,4 +59,14 @@ public sealed class CatalogTests
         var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new MLContext(1).MulticlassClassification.Trainers.Gwt(maxSequenceLength: 2));
         Assert.AreEqual("MaxSequenceLength", ex.ParamName);
     }
+
+    [TestMethod]
+    public void NullArgumentsAreNamed()
+    {
+        Assert.AreEqual("catalog", Assert.ThrowsExactly<ArgumentNullException>(() => GwtCatalog.Gwt(null!, new GwtTextClassificationTrainer.Options())).ParamName);
+        Assert.AreEqual("catalog", Assert.ThrowsExactly<ArgumentNullException>(() => GwtCatalog.Gwt(null!)).ParamName);
+        Assert.AreEqual("mlContext", Assert.ThrowsExactly<ArgumentNullException>(() => GwtCatalog.RegisterGwtComponents(null!)).ParamName);
+        var ml = new MLContext(1);
+        Assert.AreSame(ml, ml.RegisterGwtComponents());
+    }
 }

@@ -85,6 +85,7 @@ public sealed class CheckpointTrainingTests
         StringAssert.Contains(ex.Message, "'bert.encoder.layer.0.attention.self.query.weight'"); // the first compressed weight
         StringAssert.Contains(ex.Message, "shape [128, 128]");
         StringAssert.Contains(ex.Message, "GwtLevel <= 7");
+        Assert.AreEqual(1, System.Text.RegularExpressions.Regex.Count(ex.Message, "Actual value was 8"), ex.Message);
     }
 
     [TestMethod]
