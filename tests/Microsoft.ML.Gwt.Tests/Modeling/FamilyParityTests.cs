@@ -63,6 +63,7 @@ public sealed class FamilyParityTests
     [DataRow("xlm-roberta-tiny")]
     [DataRow("deberta-v3-tiny")]
     [DataRow("deberta-v2-tiny-buckets8")]
+    [DataRow("deberta-v2-tiny-conv")]
     [DataRow("bert-sharded-tiny")]
     public void HiddenStatesAndLogitsMatchTheReferenceOnPaddedBatches(string name)
     {
@@ -99,6 +100,7 @@ public sealed class FamilyParityTests
     [TestMethod]
     [DataRow("deberta-v3-tiny")]
     [DataRow("deberta-v2-tiny-buckets8")]
+    [DataRow("deberta-v2-tiny-conv")]
     public void DebertaRelativePositionsMatchTheReference(string name)
     {
         var folder = EncoderParityTests.Checkpoint(name);

@@ -221,7 +221,7 @@ def bert_forward(cfg, w, ids, mask, types):
 
 # ----------------------------------------------------------------------------------------------------------------------
 # DeBERTa-v2/v3 (modeling_deberta_v2.py: DebertaV2Embeddings, DebertaV2Encoder with norm_rel_ebd, make_log_bucket_position,
-# build_relative_position, DisentangledSelfAttention with share_att_key, XSoftmax, ContextPooler + classifier).
+# build_relative_position, DisentangledSelfAttention with share_att_key, XSoftmax, ConvLayer, ContextPooler + classifier).
 # ----------------------------------------------------------------------------------------------------------------------
 def pos_att_types(cfg):
     t = cfg.get("pos_att_type") or []
@@ -253,6 +253,20 @@ def build_relative_position(q_size, k_size, bucket_size, max_position):
     return rel.to(torch.long)  # [q, k]
 
 
+def deberta_conv(cfg, w, hidden, residual, mask):
+    """ConvLayer (DeBERTa-v2 xlarge/xxlarge, conv_kernel_size > 0), applied by DebertaV2Encoder after layer 0 only, to
+    hidden = the ENCODER INPUT (masked embeddings), residual = layer 0's output:
+    out = Conv1d(hidden over the sequence axis, padding (k - 1) // 2, groups); out.masked_fill_(mask == 0, 0);
+    out = ACT2FN[conv_act](out); LayerNorm(residual + out) * mask."""
+    k = cfg["conv_kernel_size"]
+    P = "deberta.encoder.conv."
+    out = F.conv1d(hidden.permute(0, 2, 1), w[P + "conv.weight"], w[P + "conv.bias"], padding=(k - 1) // 2,
+                   groups=cfg.get("conv_groups", 1)).permute(0, 2, 1)
+    out = out.masked_fill((mask == 0)[:, :, None], 0)
+    out = act(out, cfg.get("conv_act", "tanh"))
+    return ln(residual + out, w, P + "LayerNorm", cfg["layer_norm_eps"]) * mask[:, :, None].to(out.dtype)
+
+
 def deberta_forward(cfg, w, ids, mask, types):
     B, S = ids.shape
     H, heads = cfg["hidden_size"], cfg["num_attention_heads"]
@@ -270,6 +284,7 @@ def deberta_forward(cfg, w, ids, mask, types):
         x = x @ w[P + "embeddings.embed_proj.weight"].T
     x = ln(x, w, P + "embeddings.LayerNorm", eps)
     x = x * mask[:, :, None].to(dt)
+    x0 = x  # encoder input, what ConvLayer convolves
     # encoder
     max_rel, buckets, span = deberta_spans(cfg)
     rel_pos = build_relative_position(S, S, buckets, max_rel)
@@ -306,6 +321,8 @@ def deberta_forward(cfg, w, ids, mask, types):
         a = ln(lin(ctx, w, p + "attention.output.dense") + x, w, p + "attention.output.LayerNorm", eps)
         inter = act(lin(a, w, p + "intermediate.dense"), cfg["hidden_act"])
         x = ln(lin(inter, w, p + "output.dense") + a, w, p + "output.LayerNorm", eps)
+        if i == 0 and cfg.get("conv_kernel_size", 0) > 0:
+            x = deberta_conv(cfg, w, x0, x, mask)
     pooled = act(lin(x[:, 0], w, "pooler.dense"), cfg.get("pooler_hidden_act", "gelu"))
     return x, lin(pooled, w, "classifier")
 
@@ -527,7 +544,7 @@ def make_xlmr(gen):
                    "tokenizer_class": "XLMRobertaTokenizer", "unk_token": "<unk>"}, f)
 
 
-def make_deberta(gen, name, buckets, S, lengths, pos_att_type, max_pos):
+def make_deberta(gen, name, buckets, S, lengths, pos_att_type, max_pos, conv=None):
     folder = os.path.join(HERE, name)
     os.makedirs(folder, exist_ok=True)
     n_spm = 60
@@ -541,7 +558,7 @@ def make_deberta(gen, name, buckets, S, lengths, pos_att_type, max_pos):
            "norm_rel_ebd": "layer_norm", "num_attention_heads": 4, "num_hidden_layers": L, "pad_token_id": 0,
            "pooler_dropout": 0, "pooler_hidden_act": "gelu", "pooler_hidden_size": H, "pos_att_type": pos_att_type,
            "position_biased_input": False, "position_buckets": buckets, "relative_attention": True,
-           "share_att_key": True, "type_vocab_size": 0, "vocab_size": V,
+           "share_att_key": True, "type_vocab_size": 0, "vocab_size": V, **(conv or {}),
            **config_common("DebertaV2ForSequenceClassification", NL)}
     w = Weights(gen)
     P = "deberta."
@@ -559,6 +576,11 @@ def make_deberta(gen, name, buckets, S, lengths, pos_att_type, max_pos):
         w.layer_norm(p + "output.LayerNorm", H)
     w.rnd(P + "encoder.rel_embeddings.weight", 2 * span, H, std=1.0)
     w.layer_norm(P + "encoder.LayerNorm", H)
+    if conv:  # nn.Conv1d(H, H, k, groups): weight [H, H / groups, k]
+        k, g = conv["conv_kernel_size"], conv["conv_groups"]
+        w.rnd(P + "encoder.conv.conv.weight", H, H // g, k, std=1.2 / math.sqrt(H // g * k))
+        w.rnd(P + "encoder.conv.conv.bias", H, std=0.05)
+        w.layer_norm(P + "encoder.conv.LayerNorm", H)
     w.linear("pooler.dense", H, H)
     w.linear("classifier", NL, H)
     ids, mask = rows(4, V, lengths, S, 1, 2, 0, gen)
@@ -675,6 +697,7 @@ def deberta_scalar(cfg, w, ids, mask):
     eps = cfg["layer_norm_eps"]
     P = "deberta."
     x = ln(w[P + "embeddings.word_embeddings.weight"][ids], w, P + "embeddings.LayerNorm", eps) * mask[:, :, None]
+    x0 = x
     max_rel, buckets, span = deberta_spans(cfg)
     rel = ln(w[P + "encoder.rel_embeddings.weight"], w, P + "encoder.LayerNorm", eps)
     def bucket(r):
@@ -705,6 +728,23 @@ def deberta_scalar(cfg, w, ids, mask):
         a = ln(lin(ctx, w, pl + "attention.output.dense") + x, w, pl + "attention.output.LayerNorm", eps)
         x = ln(lin(act(lin(a, w, pl + "intermediate.dense"), "gelu"), w, pl + "output.dense") + a, w,
                pl + "output.LayerNorm", eps)
+        if layer == 0 and cfg.get("conv_kernel_size", 0) > 0:
+            # ConvLayer as loops: out[t, o] = bias[o] + sum_{tap, c} W[o, c, tap] * x0[t + tap - (k - 1) / 2, c]
+            # (zero outside the sequence; groups = 1), zeroed where mask = 0, then gelu, LayerNorm(x + out) * mask
+            k, cw, cb = cfg["conv_kernel_size"], w[P + "encoder.conv.conv.weight"], w[P + "encoder.conv.conv.bias"]
+            assert cfg.get("conv_groups", 1) == 1 and cfg["conv_act"] == "gelu"
+            out = torch.zeros(B, S, H, dtype=torch.float64)
+            for b in range(B):
+                for t in range(S):
+                    if not mask[b, t]:
+                        continue
+                    out[b, t] = cb.clone()
+                    for tap in range(k):
+                        src = t + tap - (k - 1) // 2
+                        if 0 <= src < S:
+                            out[b, t] += cw[:, :, tap] @ x0[b, src]
+            out = 0.5 * out * (1 + torch.erf(out / math.sqrt(2)))
+            x = ln(x + out, w, P + "encoder.conv.LayerNorm", eps) * mask[:, :, None]
     return x
 
 
@@ -823,7 +863,7 @@ def checks():
 
     # 6. DeBERTa: scalar loop implementation of the disentangled attention (float64) at the real positions; padded
     #    query rows have an all-zero attention context (XSoftmax), checked directly too
-    for name in ("deberta-v3-tiny", "deberta-v2-tiny-buckets8"):
+    for name in ("deberta-v3-tiny", "deberta-v2-tiny-buckets8", "deberta-v2-tiny-conv"):
         r = RESULTS[name]
         with torch.no_grad():
             h = deberta_scalar(r["cfg"], r["w"], r["ids"], r["mask"])
@@ -832,6 +872,13 @@ def checks():
             ids2 = torch.where(r["mask"] == 1, r["ids"], torch.full_like(r["ids"], 5))
             h2, l2 = deberta_forward(r["cfg"], r["w"], ids2, r["mask"], r["types"])
         record(f"{name}/pad-ids-changed", max(valid(r, h2), float((l2 - r["logits"]).abs().max())), 0)
+    # 7. the ConvLayer matters: without it (conv_kernel_size 0) the outputs move by a lot
+    r = RESULTS["deberta-v2-tiny-conv"]
+    with torch.no_grad():
+        h3, l3 = deberta_forward(dict(r["cfg"], conv_kernel_size=0), r["w"], r["ids"], r["mask"], r["types"])
+    moved = min(valid(r, h3), float((l3 - r["logits"]).abs().max()))
+    print(f"  check deberta-v2-tiny-conv/conv-removed moves hidden and logits by at least: {moved:.3e} (must be > 0.1)")
+    assert moved > 0.1
     rel = build_relative_position(14, 14, 8, 64)
     print("  deberta-v2-tiny-buckets8 relative_position row 0:", rel[0].tolist())
     print("  deberta-v2-tiny-buckets8 relative_position row 13:", rel[13].tolist())
@@ -846,6 +893,8 @@ def main():
     make_deberta(gen, "deberta-v3-tiny", 256, 9, [9, 6, 3], "p2c|c2p", 512)
     make_deberta(gen, "deberta-v2-tiny-buckets8", 8, 14, [14, 11, 5], ["p2c", "c2p"], 64)
     make_sharded_bert(gen)
+    make_deberta(gen, "deberta-v2-tiny-conv", 256, 10, [10, 7, 3], "p2c|c2p", 512,
+                 conv={"conv_act": "gelu", "conv_groups": 1, "conv_kernel_size": 3})
     checks()
 
 
