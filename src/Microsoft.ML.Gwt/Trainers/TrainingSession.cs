@@ -285,7 +285,7 @@ internal sealed class TrainingSession
             if (_o.EarlyStoppingPatience > 0)
             {
                 DisposeAll(_best);
-                _best = _model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                _best = SnapshotWeights();
             }
         }
         else if (_o.EarlyStoppingPatience > 0 && epoch - _position.BestEpoch >= _o.EarlyStoppingPatience)
@@ -387,6 +387,13 @@ internal sealed class TrainingSession
         var moved = t.to(device);
         t.Dispose();
         return moved;
+    }
+
+    /// <summary>A copy of every weight of the model (the best epoch's, with early stopping), with no handle left to the finalizer.</summary>
+    private Dictionary<string, Tensor> SnapshotWeights()
+    {
+        using var _ = no_grad();
+        return _model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
     }
 
     private static void DisposeAll(Dictionary<string, Tensor>? tensors)
