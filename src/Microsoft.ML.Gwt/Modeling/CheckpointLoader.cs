@@ -151,29 +151,6 @@ public static class CheckpointLoader
         return Load(module, tensors, encoderPrefix, skip: null);
     }
 
-    /// <summary>Loads weights we wrote ourselves (a saved model, a training checkpoint): every parameter must be there
-    /// and nothing else; the tensors are released afterwards.</summary>
-    /// <exception cref="InvalidDataException">A parameter is missing or an extra tensor is present.</exception>
-    internal static void LoadExact(nn.Module module, Dictionary<string, Tensor> weights, string encoderPrefix, string source)
-    {
-        try
-        {
-            var report = Load(module, new InMemoryTensors(weights, source), encoderPrefix, skip: null);
-            if (report.Missing.Count > 0 || report.Unexpected.Count > 0)
-            {
-                throw new InvalidDataException(
-                    $"{source} does not match the model (missing: {string.Join(", ", report.Missing)}; unexpected: {string.Join(", ", report.Unexpected)}).");
-            }
-        }
-        finally
-        {
-            foreach (var t in weights.Values)
-            {
-                t.Dispose();
-            }
-        }
-    }
-
     private static CheckpointLoadReport Load(nn.Module module, CheckpointTensors tensors, string encoderPrefix, ISet<string>? skip)
     {
         ArgumentNullException.ThrowIfNull(module);

@@ -100,15 +100,7 @@ internal sealed class SafeTensorFile : CheckpointTensors
     public override void ReadInto(string key, Tensor destination)
     {
         var info = _infos[key];
-        var stored = info.DType switch
-        {
-            "F32" => ScalarType.Float32,
-            "F16" => ScalarType.Float16,
-            "BF16" => ScalarType.BFloat16,
-            "F64" => ScalarType.Float64,
-            "I64" => ScalarType.Int64,
-            _ => ScalarType.Int32,
-        };
+        var stored = SafeTensors.StoredType(info.DType);
         _stream.Position = _dataStart + info.Begin;
         long bytes = info.End - info.Begin;
         if (destination.dtype == stored && destination.device_type == DeviceType.CPU && destination.is_contiguous())

@@ -175,7 +175,8 @@ public static class SafeTensors
         }
     }
 
-    private static ScalarType StoredType(string dtype) => dtype switch
+    /// <summary>The TorchSharp type of a safetensors dtype that the header reader accepted.</summary>
+    internal static ScalarType StoredType(string dtype) => dtype switch
     {
         "F32" => ScalarType.Float32,
         "F16" => ScalarType.Float16,

@@ -104,11 +104,17 @@ internal sealed class TrainingCheckpoint
             Verify(Path.Combine(_folder, manifest.BestFile), manifest.BestHash ?? "");
         }
         var weightsPath = Path.Combine(dir, "weights.safetensors");
-        using (no_grad())
         using (var weights = File.OpenRead(weightsPath))
         {
             // Streamed tensor by tensor into the model's own parameters and buffers: no second copy of the weights.
-            SafeTensors.ReadInto(weights, weights.Length, model.state_dict(), $"Checkpoint '{weightsPath}'");
+            try
+            {
+                SafeTensors.ReadInto(weights, weights.Length, model.state_dict(), $"Checkpoint '{weightsPath}'");
+            }
+            catch (FormatException ex)
+            {
+                throw new InvalidDataException(ex.Message, ex);
+            }
         }
         using (var stream = File.OpenRead(Path.Combine(dir, "optimizer.bin")))
         using (var reader = new BinaryReader(stream))
