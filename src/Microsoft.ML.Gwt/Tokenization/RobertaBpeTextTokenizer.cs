@@ -67,6 +67,13 @@ public sealed class RobertaBpeTextTokenizer : TextTokenizer
     public override string Kind => KindName;
 
     /// <inheritdoc />
+    internal override IReadOnlyDictionary<string, int>? Vocabulary => _tokenizer.Vocabulary;
+
+    /// <inheritdoc />
+    internal override IEnumerable<int> SpecialTokenIds =>
+        new[] { "<s>", "</s>", "<pad>", "<unk>", "<mask>" }.Where(_tokenizer.Vocabulary.ContainsKey).Select(t => _tokenizer.Vocabulary[t]);
+
+    /// <inheritdoc />
     protected override IReadOnlyList<int> EncodePlain(string text) =>
         _tokenizer.EncodeToIds(text);
 

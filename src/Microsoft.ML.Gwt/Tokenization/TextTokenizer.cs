@@ -29,6 +29,18 @@ public abstract class TextTokenizer
     /// <summary>Ids of <paramref name="text"/> without special tokens.</summary>
     protected abstract IReadOnlyList<int> EncodePlain(string text);
 
+    /// <summary>The vocabulary, token to id (special tokens included), for masked-language-model pre-training; null
+    /// when the tokenizer has none that names its tokens (the fitted cl100k tokenizer).</summary>
+    internal virtual IReadOnlyDictionary<string, int>? Vocabulary => null;
+
+    /// <summary>Ids of the tokenizer's special tokens (padding, classification, separator, mask, unknown, ...).</summary>
+    internal virtual IEnumerable<int> SpecialTokenIds => new[] { PadId };
+
+    /// <summary>Ids of <paramref name="text"/> without special tokens and without truncation (pre-training packs
+    /// them into sequences itself); text beyond <paramref name="maxChars"/> characters is cut first.</summary>
+    internal IReadOnlyList<int> EncodeWithoutSpecialTokens(string? text, int maxChars) =>
+        string.IsNullOrEmpty(text) ? Array.Empty<int>() : EncodePlain(text.Length > maxChars ? text[..maxChars] : text);
+
     /// <summary>Wraps one or two id sequences with the family's special tokens.</summary>
     protected abstract EncodedText Assemble(IReadOnlyList<int> first, IReadOnlyList<int>? second);
 

@@ -78,6 +78,23 @@ public sealed class TokenizerJsonTextTokenizer : TextTokenizer
     public override string Kind => KindName;
 
     /// <inheritdoc />
+    internal override IReadOnlyDictionary<string, int>? Vocabulary
+    {
+        get
+        {
+            var all = new Dictionary<string, int>(_pipeline.Model.Vocabulary, StringComparer.Ordinal);
+            foreach (var added in _pipeline.Added)
+            {
+                all[added.Content] = added.Id;
+            }
+            return all;
+        }
+    }
+
+    /// <inheritdoc />
+    internal override IEnumerable<int> SpecialTokenIds => _pipeline.Added.Where(a => a.Special).Select(a => a.Id).Append(PadId);
+
+    /// <inheritdoc />
     protected override IReadOnlyList<int> EncodePlain(string text) => _pipeline.Encode(text);
 
     /// <inheritdoc />

@@ -14,6 +14,7 @@ public sealed class WordPieceTextTokenizer : TextTokenizer
     private readonly bool _lowerCase;
     private readonly TokenizerPipeline _pipeline;
     private readonly int _cls, _sep;
+    private readonly Dictionary<string, int> _ids;
 
     /// <summary>Creates the tokenizer from the text of a <c>vocab.txt</c> (one token per line, the id is the line
     /// number).</summary>
@@ -32,6 +33,7 @@ public sealed class WordPieceTextTokenizer : TextTokenizer
         }
         int Id(string token) => vocab.TryGetValue(token, out int id)
             ? id : throw new FormatException($"vocab.txt is not a valid WordPiece vocabulary: it has no '{token}' token.");
+        _ids = vocab;
         var model = new WordPieceModel(vocab, Id("[UNK]"), "##", 100);
         _cls = Id("[CLS]");
         _sep = Id("[SEP]");
@@ -50,6 +52,18 @@ public sealed class WordPieceTextTokenizer : TextTokenizer
 
     /// <inheritdoc />
     public override string Kind => KindName;
+
+    /// <summary>Whether text is lowercased (and accents stripped) before tokenizing.</summary>
+    public bool LowerCase => _lowerCase;
+
+    /// <summary>The text of the <c>vocab.txt</c> this tokenizer was built from.</summary>
+    public string VocabularyText => _vocab;
+
+    /// <inheritdoc />
+    internal override IReadOnlyDictionary<string, int>? Vocabulary => _ids;
+
+    /// <inheritdoc />
+    internal override IEnumerable<int> SpecialTokenIds => SpecialTokens.Where(_ids.ContainsKey).Select(t => _ids[t]);
 
     /// <inheritdoc />
     protected override IReadOnlyList<int> EncodePlain(string text) => _pipeline.Encode(text);
