@@ -1,6 +1,7 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -5,6 +5,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Optim;
 using Microsoft.ML.Gwt.Tests.Trainers;
 using Microsoft.ML.Gwt.Trainers;
+using Microsoft.ML.Gwt.Training;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Gwt.Tests.Reliability;
@@ -23,8 +24,8 @@ public sealed class HostileInputTests
         long stepsBefore = -1, stepsAfter = -1;
         float[] Moments(GwtAdam opt) => opt.Groups.SelectMany(g => g.Parameters).SelectMany(p =>
             opt.GetState(p).ExpAvg.data<float>().ToArray().Concat(opt.GetState(p).ExpAvgSq.data<float>().ToArray())).ToArray();
-        TrainingSession.PoisonStep = s => s == 2;
-        TrainingSession.AfterStep = (s, opt) =>
+        TrainingHooks.PoisonStep = s => s == 2;
+        TrainingHooks.AfterStep = (s, opt) =>
         {
             if (s == 1) { before = Moments(opt); stepsBefore = opt.GetState(opt.Groups[0].Parameters.First()).Step; }
             if (s == 2) { after = Moments(opt); stepsAfter = opt.GetState(opt.Groups[0].Parameters.First()).Step; }
@@ -45,8 +46,8 @@ public sealed class HostileInputTests
         }
         finally
         {
-            TrainingSession.PoisonStep = null;
-            TrainingSession.AfterStep = null;
+            TrainingHooks.PoisonStep = null;
+            TrainingHooks.AfterStep = null;
         }
     }
 

@@ -4,6 +4,7 @@ using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
 using Microsoft.ML.Gwt.Tests.Modeling;
 using Microsoft.ML.Gwt.Trainers;
+using Microsoft.ML.Gwt.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -67,16 +68,16 @@ public sealed class TrainingLoopTests
     internal static GwtTextClassificationTransformer Train(MLContext ml, IDataView data, GwtTextClassificationTrainer.Options o,
         Action<OptimizerStepInfo>? beforeStep = null, Action<ValidationInfo>? afterValidation = null)
     {
-        TrainingSession.BeforeOptimizerStep = beforeStep;
-        TrainingSession.AfterValidation = afterValidation;
+        TrainingHooks.BeforeOptimizerStep = beforeStep;
+        TrainingHooks.AfterValidation = afterValidation;
         try
         {
             return ml.MulticlassClassification.Trainers.Gwt(o).Fit(data);
         }
         finally
         {
-            TrainingSession.BeforeOptimizerStep = null;
-            TrainingSession.AfterValidation = null;
+            TrainingHooks.BeforeOptimizerStep = null;
+            TrainingHooks.AfterValidation = null;
         }
     }
 
@@ -190,14 +191,14 @@ public sealed class TrainingLoopTests
         long Compressed(GwtTextClassificationTrainer.Options o)
         {
             long count = -1;
-            TrainingSession.AfterStep = (_, opt) => count = opt.CompressedParameterCount;
+            TrainingHooks.AfterStep = (_, opt) => count = opt.CompressedParameterCount;
             try
             {
                 ml.MulticlassClassification.Trainers.Gwt(o).Fit(data);
             }
             finally
             {
-                TrainingSession.AfterStep = null;
+                TrainingHooks.AfterStep = null;
             }
             return count;
         }

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Gwt.Trainers;
+namespace Microsoft.ML.Gwt.Training;
 
 /// <summary>
 /// The random streams of one training run, all derived from its seed: weight initialization, the shuffling order of each

@@ -1,21 +1,14 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Training;
 
 namespace Microsoft.ML.Gwt.Trainers;
 
-/// <summary>
-/// What a training run's result depends on, as named fields: the training and validation rows (SHA-256 of their token
-/// ids, segment ids and labels, in order) and every option that changes the weights. A checkpoint resumes only a run
-/// whose fingerprint agrees field by field; otherwise the differing fields are named.
-/// </summary>
-internal sealed class TrainingFingerprint
+/// <summary>The classifier's training fingerprint: the training and validation rows (SHA-256 of their token ids, segment
+/// ids and labels, in order) and every option that changes the weights.</summary>
+internal static class ClassifierFingerprint
 {
-    private TrainingFingerprint(SortedDictionary<string, string> fields) => Fields = fields;
-
-    /// <summary>Field name to value.</summary>
-    public IReadOnlyDictionary<string, string> Fields { get; }
-
     public static TrainingFingerprint Of(GwtTextClassificationTrainer.Options o, int seed, int numClasses, double peakLearningRate,
         IReadOnlyList<string> gwtTargets, IReadOnlyList<(EncodedText Text, int Label)> train, IReadOnlyList<(EncodedText Text, int Label)>? validation)
     {
@@ -45,17 +38,6 @@ internal sealed class TrainingFingerprint
         };
         return new TrainingFingerprint(fields);
     }
-
-    /// <summary>Restores a fingerprint read from a checkpoint manifest.</summary>
-    public static TrainingFingerprint FromFields(IReadOnlyDictionary<string, string> fields) =>
-        new(new SortedDictionary<string, string>(fields.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal));
-
-    /// <summary>The fields whose values differ (or exist on one side only), each as "Name (checkpoint: a; now: b)".</summary>
-    public IReadOnlyList<string> Differences(TrainingFingerprint saved) =>
-        Fields.Keys.Union(saved.Fields.Keys).Order(StringComparer.Ordinal)
-            .Where(k => !Fields.TryGetValue(k, out var now) || !saved.Fields.TryGetValue(k, out var then) || now != then)
-            .Select(k => $"{k} (checkpoint: {saved.Fields.GetValueOrDefault(k, "absent")}; now: {Fields.GetValueOrDefault(k, "absent")})")
-            .ToList();
 
     private static string HashRows(IReadOnlyList<(EncodedText Text, int Label)> rows)
     {

@@ -1,6 +1,6 @@
-using Microsoft.ML.Gwt.Trainers;
+using Microsoft.ML.Gwt.Training;
 
-namespace Microsoft.ML.Gwt.Tests.Trainers;
+namespace Microsoft.ML.Gwt.Tests.Training;
 
 [TestClass]
 public sealed class LinearWarmupScheduleTests

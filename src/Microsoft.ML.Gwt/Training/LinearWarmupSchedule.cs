@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Gwt.Trainers;
+namespace Microsoft.ML.Gwt.Training;
 
 /// <summary>
 /// Linear warm-up then linear decay to 0, as Hugging Face's <c>get_linear_schedule_with_warmup</c>: optimizer step

@@ -4,24 +4,7 @@ using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Gwt.Trainers;
-
-/// <summary>Where a run stands: the next epoch and batch to train, steps taken, early-stopping state, whether the run
-/// has finished (and whether early stopping ended it), and history.</summary>
-internal sealed record TrainingPosition
-{
-    public int Epoch { get; init; }
-    public int Batch { get; init; }
-    public long Step { get; init; }
-    public double BestAccuracy { get; init; } = -1;
-    public int BestEpoch { get; init; } = -1;
-    public long SkippedSteps { get; init; }
-    public bool Finished { get; init; }
-    public bool StoppedEarly { get; init; }
-    public double[] TrainingLoss { get; init; } = Array.Empty<double>();
-    public double[] ValidationLoss { get; init; } = Array.Empty<double>();
-    public double[] ValidationAccuracy { get; init; } = Array.Empty<double>();
-}
+namespace Microsoft.ML.Gwt.Training;
 
 /// <summary>A loaded checkpoint: where the run stands, and the best epoch's weights (CPU tensors the caller owns) when
 /// early stopping kept them.</summary>
@@ -50,7 +33,7 @@ internal sealed class TrainingCheckpoint
     }
 
     /// <summary>Writes a checkpoint. <paramref name="bestWeights"/> (the best epoch's, or null) are written once per best epoch.</summary>
-    public void Save(TextClassificationModel model, GwtAdam optimizer, TrainingPosition position, IReadOnlyDictionary<string, Tensor>? bestWeights)
+    public void Save(nn.Module model, GwtAdam optimizer, TrainingPosition position, IReadOnlyDictionary<string, Tensor>? bestWeights)
     {
         var name = $"step-{position.Step:D9}-e{position.Epoch:D4}";
         var dir = Path.Combine(_folder, name);
@@ -79,7 +62,7 @@ internal sealed class TrainingCheckpoint
     /// <summary>Loads the latest checkpoint into <paramref name="model"/> and <paramref name="optimizer"/>, if there is one.</summary>
     /// <exception cref="InvalidDataException">The checkpoint is damaged.</exception>
     /// <exception cref="InvalidOperationException">The checkpoint belongs to a run with other data or options (named).</exception>
-    public RestoredCheckpoint? TryLoad(TextClassificationModel model, GwtAdam optimizer)
+    public RestoredCheckpoint? TryLoad(nn.Module model, GwtAdam optimizer)
     {
         var pointer = Path.Combine(_folder, Latest);
         if (!File.Exists(pointer))

@@ -1,0 +1,72 @@
+using Microsoft.ML.Gwt.Modeling;
+using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Training;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Gwt.Trainers;
+
+/// <summary>Text classification as a <see cref="ITrainingObjective{TBatch}"/>: cross-entropy of the classifier's logits
+/// against the labels, and validation loss and accuracy over the whole validation set after each epoch.</summary>
+internal sealed class ClassificationObjective : ITrainingObjective<IReadOnlyList<(EncodedText Text, int Label)>>
+{
+    private readonly TextClassificationModel _model;
+    private readonly int _padId;
+    private readonly Device _device;
+    private readonly IReadOnlyList<(EncodedText Text, int Label)>? _validation;
+    private readonly int _scoringBatchSize;
+    private readonly Action _throwIfCancelled;
+
+    public ClassificationObjective(TextClassificationModel model, int padId, Device device,
+        IReadOnlyList<(EncodedText Text, int Label)>? validation, int scoringBatchSize, Action throwIfCancelled)
+    {
+        _model = model;
+        _padId = padId;
+        _device = device;
+        _validation = validation;
+        _scoringBatchSize = scoringBatchSize;
+        _throwIfCancelled = throwIfCancelled;
+    }
+
+    /// <inheritdoc />
+    public nn.Module Model => _model;
+
+    /// <inheritdoc />
+    public int Rows(IReadOnlyList<(EncodedText Text, int Label)> batch) => batch.Count;
+
+    /// <inheritdoc />
+    public Tensor Loss(IReadOnlyList<(EncodedText Text, int Label)> batch)
+    {
+        using var tokens = TokenBatch.Create(batch.Select(r => r.Text).ToList(), _padId, _device);
+        using var labels = torch.tensor(batch.Select(r => (long)r.Label).ToArray()).to(_device);
+        var logits = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds);
+        return nn.functional.cross_entropy(logits, labels);
+    }
+
+    /// <inheritdoc />
+    public EpochEvaluation? Evaluate(int epoch)
+    {
+        if (_validation is not { Count: > 0 } rows)
+        {
+            return null;
+        }
+        _model.eval();
+        double lossSum = 0;
+        long correct = 0;
+        using var noGrad = torch.no_grad();
+        for (int start = 0; start < rows.Count; start += _scoringBatchSize)
+        {
+            _throwIfCancelled();
+            using var scope = torch.NewDisposeScope();
+            var chunk = rows.Skip(start).Take(_scoringBatchSize).ToList();
+            using var tokens = TokenBatch.Create(chunk.Select(r => r.Text).ToList(), _padId, _device);
+            var labels = torch.tensor(chunk.Select(r => (long)r.Label).ToArray()).to(_device);
+            var logits = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds);
+            lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+            correct += logits.argmax(1).eq(labels).sum().item<long>();
+        }
+        double loss = lossSum / rows.Count, accuracy = (double)correct / rows.Count;
+        return new EpochEvaluation(loss, accuracy, $"validation loss {loss:F4}, accuracy {accuracy:P2} over {rows.Count} rows");
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.ML.Gwt.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Gwt.Training;
+
+/// <summary>Test hook argument: an optimizer step about to be applied (gradients accumulated and clipped).</summary>
+/// <param name="Step">The step's index (0-based).</param>
+/// <param name="LearningRate">The learning rate the step uses.</param>
+/// <param name="Rows">Training rows in the step (over all its micro-batches).</param>
+/// <param name="GradientNorm">The global gradient norm before clipping.</param>
+/// <param name="Model">The model, with its gradients.</param>
+internal sealed record OptimizerStepInfo(long Step, double LearningRate, int Rows, double GradientNorm, nn.Module Model);
+
+/// <summary>Test hook argument: an epoch's evaluation (the classifier's: validation loss and accuracy).</summary>
+internal sealed record ValidationInfo(int Epoch, double Loss, double Accuracy, nn.Module Model);
+
+/// <summary>Test hooks of <see cref="TrainingEngine{TBatch}"/> (process-wide; tests run sequentially).</summary>
+internal static class TrainingHooks
+{
+    /// <summary>A step number (1-based) for which the loss is made NaN.</summary>
+    internal static Func<long, bool>? PoisonStep { get; set; }
+
+    /// <summary>Called after every optimizer step (taken or skipped) with its number (1-based) and the optimizer.</summary>
+    internal static Action<long, GwtAdam>? AfterStep { get; set; }
+
+    /// <summary>Called before each optimizer step is applied.</summary>
+    internal static Action<OptimizerStepInfo>? BeforeOptimizerStep { get; set; }
+
+    /// <summary>Called after each epoch's evaluation.</summary>
+    internal static Action<ValidationInfo>? AfterValidation { get; set; }
+}
