@@ -12,14 +12,19 @@ internal static class GwtLevelCheck
     /// weight whose transformed (last) dimension is shorter than 2^GwtLevel.</summary>
     public static void ThrowIfTooHigh(IEnumerable<(string name, Parameter parameter)> parameters, GwtTextClassificationTrainer.Options options)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(options);
-        int level = options.GwtLevel;
+        ThrowIfTooHigh(parameters, options.GwtLevel, options.ResolveTargetSelector());
+    }
+
+    /// <summary>The same check for any trainer: <paramref name="level"/> is its <c>GwtLevel</c> option and
+    /// <paramref name="selector"/> picks the compressed weights.</summary>
+    public static void ThrowIfTooHigh(IEnumerable<(string name, Parameter parameter)> parameters, int level, Func<string, Parameter, bool> selector)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
         if (level == 0)
         {
             return;
         }
-        var selector = options.ResolveTargetSelector();
         foreach (var (name, p) in parameters)
         {
             if (!p.requires_grad || p.dim() < 2 || !selector(name, p))
@@ -29,11 +34,11 @@ internal static class GwtLevelCheck
             long length = p.shape[^1];
             try
             {
-                HaarWavelet.ValidateLevels(length, level, nameof(options.GwtLevel));
+                HaarWavelet.ValidateLevels(length, level, "GwtLevel");
             }
             catch (ArgumentOutOfRangeException ex)
             {
-                throw new ArgumentOutOfRangeException(nameof(options.GwtLevel), level,
+                throw new ArgumentOutOfRangeException("GwtLevel", level,
                     $"GwtLevel {level} is too high for '{name}', a GWT-compressed weight of shape [{string.Join(", ", p.shape)}]: " +
                     $"{ex.Message.Split(" (Parameter")[0]} Use GwtLevel <= {BitOperations.Log2((ulong)length)}, or leave '{name}' out with GwtTargetSelector.");
             }
