@@ -194,7 +194,7 @@ public sealed class BertEncoder : TransformerEncoder
             var k = Heads(_key);
             var v = Heads(_value);
             var scores = torch.matmul(q, k.transpose(-1, -2)).div_(Math.Sqrt(_headSize)).add_(additiveMask);
-            var probs = _attnDropout.call(scores.softmax(-1));
+            var probs = _attnDropout.call(PrecisionPolicy.Softmax(scores));
             var context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, tokens, _heads * _headSize);
             var attended = _attnNorm.call(_hiddenDropout.call(_attnOut.call(context)).add_(hidden));
             var inner = Activate(_act, _intermediate.call(attended));

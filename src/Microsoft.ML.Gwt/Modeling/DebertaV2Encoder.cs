@@ -243,7 +243,7 @@ public sealed class DebertaV2Encoder : TransformerEncoder
                 scores = scores + RelativeScores(q, k, relativePos, relEmbeddings, scale);
             }
             var dropped = pairMask.logical_not();
-            var probs = scores.masked_fill(dropped, MinValue(scores.dtype)).softmax(-1).masked_fill(dropped, 0.0);
+            var probs = PrecisionPolicy.Softmax(scores.masked_fill(dropped, MinValue(scores.dtype))).masked_fill(dropped, 0.0);
             probs = _attnDropout.call(probs);
             var context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, tokens, _heads * _headSize);
             var attended = _attnNorm.call(_hiddenDropout.call(_attnOut.call(context)) + hidden);

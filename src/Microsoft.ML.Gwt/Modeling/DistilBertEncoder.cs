@@ -114,7 +114,7 @@ public sealed class DistilBertEncoder : TransformerEncoder
             var v = Heads(_v);
             var scores = torch.matmul(q, k.transpose(-1, -2));
             scores = scores.masked_fill(padding, MinValue(scores.dtype));
-            var probs = _attnDropout.call(scores.softmax(-1));
+            var probs = _attnDropout.call(PrecisionPolicy.Softmax(scores));
             var context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, tokens, _heads * _headSize);
             var attended = _saNorm.call(_out.call(context).add_(hidden));
             var inner = _dropout.call(_lin2.call(Activate(_act, _lin1.call(attended))));

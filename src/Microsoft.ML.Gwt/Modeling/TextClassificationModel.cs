@@ -54,11 +54,11 @@ public sealed class TextClassificationModel : nn.Module
     /// <summary>The name under which the encoder's parameters appear (Hugging Face's <c>base_model_prefix</c>).</summary>
     public string EncoderPrefix => Encoder.Config.EncoderPrefix;
 
-    /// <summary>Class logits <c>[batch, classes]</c>.</summary>
+    /// <summary>Class logits <c>[batch, classes]</c>, float32 whatever the compute type (see <see cref="PrecisionPolicy"/>).</summary>
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
     {
         using var scope = torch.NewDisposeScope();
         var hidden = Encoder.Forward(inputIds, attentionMask, tokenTypeIds);
-        return Head.Forward(hidden, Encoder).MoveToOuterDisposeScope();
+        return PrecisionPolicy.Float32(Head.Forward(hidden, Encoder)).MoveToOuterDisposeScope();
     }
 }

@@ -17,7 +17,7 @@ namespace Microsoft.ML.Gwt.Optim;
 /// <c>IDWT(Â, D̂)[i] = (g[i] - S_k / 2^l + m̂_k · 2^(-l/2)) / den_k</c>. One pass updates the moments from the block
 /// sums, a second applies the update (one pass when the limiter is off, since its scale is then known up front).
 /// </remarks>
-internal static unsafe class FusedCpuKernels
+internal static unsafe partial class FusedCpuKernels
 {
     private const long ElementsPerTask = 1 << 16;
 
@@ -70,10 +70,18 @@ internal static unsafe class FusedCpuKernels
 
     public static void GwtStep(Tensor param, Tensor grad, GwtAdamState s, GwtAdam.Hyper h)
     {
-        float* p = Ptr(param), g = Ptr(grad), m = Ptr(s.ExpAvg), v = Ptr(s.ExpAvgSq);
+        var k = GwtKernel(param, s, h, out long outer);
+        k.P = Ptr(param);
+        k.G = Ptr(grad);
+        RunGwt(k, outer, s, h);
+    }
+
+    private static Kernel GwtKernel(Tensor param, GwtAdamState s, GwtAdam.Hyper h, out long outer)
+    {
         var shape = param.shape;
         long n = shape[s.Axis];
-        long inner = 1, outer = 1;
+        long inner = 1;
+        outer = 1;
         for (int d = s.Axis + 1; d < shape.Length; d++)
         {
             inner *= shape[d];
@@ -82,9 +90,9 @@ internal static unsafe class FusedCpuKernels
         {
             outer *= shape[d];
         }
-        var k = new Kernel
+        return new Kernel
         {
-            P = p, G = g, M = m, V = v, N = n, Inner = inner, Level = s.Level,
+            M = Ptr(s.ExpAvg), V = Ptr(s.ExpAvgSq), N = n, Inner = inner, Level = s.Level,
             Blocks = Wavelets.HaarWavelet.ApproximationLength(n, s.Level),
             B1 = (float)h.Beta1, B2 = (float)h.Beta2, C1 = (float)(1 - h.Beta1), C2 = (float)(1 - h.Beta2),
             InvBc1 = (float)(1 / (1 - Math.Pow(h.Beta1, s.Step))),
@@ -94,8 +102,12 @@ internal static unsafe class FusedCpuKernels
             InvBlock = 1f / (1 << s.Level),
             Decay = (float)(1 - h.Lr * h.WeightDecay),
         };
+    }
+
+    private static void RunGwt(Kernel k, long outer, GwtAdamState s, GwtAdam.Hyper h)
+    {
         long items = outer * k.Blocks; // one item = one block of one row, across `inner` columns
-        long itemsPerTask = Math.Max(1, ElementsPerTask / ((1L << s.Level) * inner));
+        long itemsPerTask = Math.Max(1, ElementsPerTask / ((1L << s.Level) * k.Inner));
         float coefficient = (float)(h.Lr * h.Alpha);
         if (!h.Limiter)
         {
@@ -123,6 +135,11 @@ internal static unsafe class FusedCpuKernels
     private struct Kernel
     {
         public float* P, G, M, V;
+
+        /// <summary>Bfloat16 mode (<see cref="GwtStepBFloat16"/>): the gradient is read from <see cref="G16"/> (times
+        /// <see cref="GradScale"/>) and the updated float32 weights <see cref="P"/> are written to <see cref="P16"/>.</summary>
+        public ushort* G16, P16;
+        public float GradScale;
         public long N, Inner, Blocks;
         public int Level;
         public float B1, B2, C1, C2, InvBc1, InvSqrtBc2, Eps, ApproxScale, InvBlock, Decay, Coefficient;
@@ -210,25 +227,48 @@ internal static unsafe class FusedCpuKernels
             Span<float> coef = stackalloc float[ChunkBlocks + 8];
             Span<float> shift = stackalloc float[ChunkBlocks + 8];
             double sumSq = 0;
-            long item = start;
-            while (item < end)
+            // Bfloat16 mode: each chunk's gradient is widened into this buffer, so the kernel below reads float32.
+            float[]? widened = G16 is null ? null : System.Buffers.ArrayPool<float>.Shared.Rent((int)Math.Min((long)ChunkBlocks << Level, N));
+            try
             {
-                long row = item / Blocks, first = item % Blocks;
-                int count = (int)Math.Min(Math.Min(ChunkBlocks, Blocks - first), end - item);
-                float* g = G + row * N;
-                float* p = P + row * N;
-                float* m = M + item;
-                float* v = V + item;
-                int block = 1 << Level;
-                BlockSums(g, first, count, sums);
-                sumSq += Coefficients(sums[..count], m, v, coef, shift, mode != RowMode.Apply, mode == RowMode.Moments);
-                if (mode != RowMode.Moments)
+                fixed (float* buffer = widened)
                 {
-                    long lo = first << Level;
-                    long hi = Math.Min(N, (first + count) << Level);
-                    ApplyExpanded(p + lo, g + lo, (int)(hi - lo), coef, shift, Level, Decay);
+                    long item = start;
+                    while (item < end)
+                    {
+                        long row = item / Blocks, first = item % Blocks;
+                        int count = (int)Math.Min(Math.Min(ChunkBlocks, Blocks - first), end - item);
+                        float* g = G + row * N;
+                        float* p = P + row * N;
+                        float* m = M + item;
+                        float* v = V + item;
+                        long lo = first << Level;
+                        long hi = Math.Min(N, (first + count) << Level);
+                        if (G16 is not null)
+                        {
+                            BFloat16.Widen(G16 + row * N + lo, buffer, (int)(hi - lo), GradScale);
+                            g = buffer - lo;
+                        }
+                        BlockSums(g, first, count, sums);
+                        sumSq += Coefficients(sums[..count], m, v, coef, shift, mode != RowMode.Apply, mode == RowMode.Moments);
+                        if (mode != RowMode.Moments)
+                        {
+                            ApplyExpanded(p + lo, g + lo, (int)(hi - lo), coef, shift, Level, Decay);
+                            if (P16 is not null)
+                            {
+                                BFloat16.Narrow(p + lo, P16 + row * N + lo, (int)(hi - lo));
+                            }
+                        }
+                        item += count;
+                    }
                 }
-                item += count;
+            }
+            finally
+            {
+                if (widened is not null)
+                {
+                    System.Buffers.ArrayPool<float>.Shared.Return(widened);
+                }
             }
             return sumSq;
         }

@@ -22,6 +22,9 @@ namespace Microsoft.ML.Gwt.Optim;
 /// <para>Every other parameter (groups with <see cref="GwtAdamOptions.Gwt"/> false, 1-D parameters, and level 0)
 /// gets exactly <c>torch.optim.AdamW</c>. On CPU, float32, contiguous tensors take a fused single-pass kernel
 /// (<see cref="UseFusedCpuKernels"/>); elsewhere (CUDA) the same rule runs as tensor operations.</para>
+/// <para>Low-precision (bfloat16, float16) parameters get float32 master weights by default
+/// (<see cref="GwtAdamOptions.MasterWeights"/>): the moments and the update are float32, and the parameter receives the
+/// updated master weights rounded to its type after each step (<see cref="MasterWeight"/>).</para>
 /// </remarks>
 public sealed class GwtAdam : OptimizerHelper
 {
@@ -48,6 +51,7 @@ public sealed class GwtAdam : OptimizerHelper
         d.Axis ??= -1;
         d.NormGrowthLimiter ??= true;
         d.LimiterGrowth ??= 1.01;
+        d.MasterWeights ??= true;
         d.InitialLearningRate = d.LearningRate.Value;
         d.Validate(nameof(defaults));
         _defaults = d;
@@ -85,6 +89,22 @@ public sealed class GwtAdam : OptimizerHelper
     /// <summary>Use the fused CPU kernels for CPU float32 contiguous tensors (default true). When false every
     /// parameter takes the general tensor path; both compute the same rule.</summary>
     public bool UseFusedCpuKernels { get; set; } = true;
+
+    /// <summary>
+    /// Every gradient is multiplied by this factor as the step reads it (default 1). For a parameter with master weights
+    /// (<see cref="GwtAdamOptions.MasterWeights"/>) the product is formed in float32 on the way into the update, so a
+    /// float16 gradient scaled up by a loss scale is unscaled without underflow and a gradient is clipped without being
+    /// rounded again; other gradients are multiplied in place before their update. Use it to unscale a loss-scaled backward
+    /// (<c>1 / scale</c>, as <see cref="DynamicLossScaler"/> does) or to clip (<c>maxNorm / norm</c>).
+    /// </summary>
+    public double GradientScale { get; set; } = 1.0;
+
+    /// <summary>Bytes held by float32 master weights of low-precision parameters.</summary>
+    public long MasterWeightBytes => States.Sum(s => s.MasterBytes);
+
+    /// <summary>The float32 weights the optimizer updates for <paramref name="parameter"/>: its master weights when it has
+    /// them, otherwise the parameter itself.</summary>
+    public Tensor MasterWeight(Parameter parameter) => GetState(parameter).Master ?? parameter;
 
     /// <summary>The groups with their typed options.</summary>
     public IReadOnlyList<GwtAdamParamGroup> Groups => _parameter_groups.Cast<GwtAdamParamGroup>().ToList();
@@ -173,7 +193,7 @@ public sealed class GwtAdam : OptimizerHelper
                         $"Parameter #{index} of group #{groupIndex} has shape [{string.Join(", ", p.shape)}]: {ex.Message.Split(" (Parameter")[0]}");
                 }
             }
-            _state[p.Handle] = new GwtAdamState(p, compressed, opt.Level!.Value, axis);
+            _state[p.Handle] = new GwtAdamState(p, compressed, opt.Level!.Value, axis, opt.MasterWeights!.Value);
             index++;
         }
         _parameter_groups.Add(group);
@@ -196,28 +216,72 @@ public sealed class GwtAdam : OptimizerHelper
                 }
                 var state = GetState(param);
                 state.Step++;
-                bool fused = UseFusedCpuKernels && FusedCpuKernels.Supports(param, grad, state);
-                if (state.Compressed)
+                if (state.Master is not null)
                 {
-                    if (fused)
-                    {
-                        FusedCpuKernels.GwtStep(param, grad, state, h);
-                    }
-                    else
-                    {
-                        GwtStepTensor(param, grad, state, h);
-                    }
+                    MasterStep(param, grad, state, h);
+                    continue;
                 }
-                else if (fused)
+                if (GradientScale != 1.0)
                 {
-                    FusedCpuKernels.AdamWStep(param, grad, state, h);
+                    grad.mul_(GradientScale);
                 }
-                else
-                {
-                    AdamWStepTensor(param, grad, state, h);
-                }
+                Update(param, grad, state, h);
             }
         }, closure);
+    }
+
+    /// <summary>One update of a float32 tensor (a parameter or master weights) from a float32 gradient.</summary>
+    private void Update(Tensor weights, Tensor grad, GwtAdamState state, Hyper h)
+    {
+        bool fused = UseFusedCpuKernels && FusedCpuKernels.Supports(weights, grad, state);
+        if (state.Compressed)
+        {
+            if (fused)
+            {
+                FusedCpuKernels.GwtStep(weights, grad, state, h);
+            }
+            else
+            {
+                GwtStepTensor(weights, grad, state, h);
+            }
+        }
+        else if (fused)
+        {
+            FusedCpuKernels.AdamWStep(weights, grad, state, h);
+        }
+        else
+        {
+            AdamWStepTensor(weights, grad, state, h);
+        }
+    }
+
+    /// <summary>A low-precision parameter with float32 master weights: the gradient is read into float32 (times
+    /// <see cref="GradientScale"/>), the master weights are updated, and the parameter gets them back rounded to its type.
+    /// On the CPU, bfloat16 parameters take fused kernels that do the three in one pass.</summary>
+    private void MasterStep(Parameter param, Tensor grad, GwtAdamState state, Hyper h)
+    {
+        var master = state.Master!;
+        if (UseFusedCpuKernels && FusedCpuKernels.SupportsBFloat16(param, grad, state))
+        {
+            if (state.Compressed)
+            {
+                FusedCpuKernels.GwtStepBFloat16(param, grad, state, h, (float)GradientScale);
+            }
+            else
+            {
+                FusedCpuKernels.AdamWStepBFloat16(param, grad, state, h, (float)GradientScale);
+            }
+            return;
+        }
+        using (var g32 = grad.to(ScalarType.Float32, copy: true))
+        {
+            if (GradientScale != 1.0)
+            {
+                g32.mul_(GradientScale);
+            }
+            Update(master, g32, state, h);
+        }
+        state.WriteBack();
     }
 
     /// <inheritdoc />
@@ -237,7 +301,7 @@ public sealed class GwtAdam : OptimizerHelper
         double Alpha, bool Limiter, double Growth);
 
     /// <summary>torch.optim.AdamW, as tensor operations (any device).</summary>
-    private static void AdamWStepTensor(Parameter p, Tensor g, GwtAdamState s, Hyper h)
+    private static void AdamWStepTensor(Tensor p, Tensor g, GwtAdamState s, Hyper h)
     {
         using var scope = torch.NewDisposeScope();
         double bc1 = 1 - Math.Pow(h.Beta1, s.Step);
@@ -250,7 +314,7 @@ public sealed class GwtAdam : OptimizerHelper
     }
 
     /// <summary>The GWT rule as tensor operations (any device): the literal transform, normalization and inverse.</summary>
-    private static void GwtStepTensor(Parameter p, Tensor g, GwtAdamState s, Hyper h)
+    private static void GwtStepTensor(Tensor p, Tensor g, GwtAdamState s, Hyper h)
     {
         using var scope = torch.NewDisposeScope();
         int ax = s.Axis;

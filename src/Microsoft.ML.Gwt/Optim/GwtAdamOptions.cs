@@ -38,6 +38,13 @@ public sealed class GwtAdamOptions : OptimizerOptions
     /// <summary>Largest allowed growth of the normalized approximation's norm per step (default 1.01).</summary>
     public double? LimiterGrowth { get; set; }
 
+    /// <summary>Whether parameters stored in a low precision (bfloat16, float16) get float32 master weights (default
+    /// true): the optimizer keeps a float32 copy of each such parameter and float32 moments, reads the low-precision
+    /// gradient into float32, updates the float32 copy and writes it back rounded to the parameter's type after each
+    /// step. Without it a bfloat16 parameter would be updated in bfloat16, where updates below 2^-8 of the weight are
+    /// lost. Float32 parameters are unaffected. Fixes the state's layout: it is never taken from a saved state.</summary>
+    public bool? MasterWeights { get; set; }
+
     /// <summary>Set by <see cref="GwtAdam.load_state_dict(BinaryReader, bool)"/> while it loads: whether saved
     /// hyper-parameters replace this group's.</summary>
     internal bool RestoreHyperParametersOnLoad { get; set; }
@@ -131,6 +138,7 @@ public sealed class GwtAdamOptions : OptimizerOptions
         Axis ??= d.Axis;
         NormGrowthLimiter ??= d.NormGrowthLimiter;
         LimiterGrowth ??= d.LimiterGrowth;
+        MasterWeights ??= d.MasterWeights;
         InitialLearningRate = LearningRate!.Value;
     }
 
