@@ -193,17 +193,28 @@ public static class SafeTensors
     }
 
     /// <summary>Writes float32 tensors to a stream in safetensors format (keys sorted, header padded to 8 bytes).</summary>
-    public static void Save(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    public static void Save(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors) => Save(stream, tensors, ScalarType.Float32);
+
+    /// <summary>Writes tensors to a stream in safetensors format as <paramref name="storeAs"/> (<c>F32</c> or <c>BF16</c>,
+    /// rounded to nearest even: half the bytes), keys sorted, header padded to 8 bytes.</summary>
+    /// <exception cref="ArgumentException"><paramref name="storeAs"/> is neither Float32 nor BFloat16.</exception>
+    public static void Save(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors, ScalarType storeAs)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(tensors);
+        if (storeAs is not (ScalarType.Float32 or ScalarType.BFloat16))
+        {
+            throw new ArgumentException($"Tensors are stored as Float32 or BFloat16, not {storeAs}.", nameof(storeAs));
+        }
+        int elementBytes = storeAs == ScalarType.Float32 ? 4 : 2;
+        string dtype = storeAs == ScalarType.Float32 ? "F32" : "BF16";
         var ordered = tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
         var header = new Dictionary<string, object>(StringComparer.Ordinal);
         long offset = 0;
         foreach (var (name, tensor) in ordered)
         {
-            long bytes = tensor.numel() * 4;
-            header[name] = new { dtype = "F32", shape = tensor.shape, data_offsets = new[] { offset, offset + bytes } };
+            long bytes = tensor.numel() * elementBytes;
+            header[name] = new { dtype, shape = tensor.shape, data_offsets = new[] { offset, offset + bytes } };
             offset += bytes;
         }
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
@@ -220,7 +231,7 @@ public static class SafeTensors
         {
             // Every intermediate (detached view, converted or CPU copy) is released here, not by the finalizer.
             using var scope = torch.NewDisposeScope();
-            var cpu = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
+            var cpu = tensor.detach().to(storeAs).cpu().contiguous();
             stream.Write(cpu.bytes);
         }
     }

@@ -118,11 +118,12 @@ public sealed class GwtAdam : OptimizerHelper
     /// <summary>Bytes held by the moments of GWT-compressed parameters only.</summary>
     public long CompressedStateBytes => States.Where(s => s.Compressed).Sum(s => s.MomentBytes);
 
-    private IEnumerable<GwtAdamState> States => _parameter_groups.SelectMany(g => g.Parameters).Select(GetState);
+    /// <summary>Every parameter's state (read from the state table, so it stays valid when a module replaced its
+    /// parameters, as TorchSharp's <c>Module.to(dtype)</c> does).</summary>
+    private IEnumerable<GwtAdamState> States => _state.Values.OfType<GwtAdamState>();
 
     /// <summary>The number of elements of the compressed parameters (AdamW would keep twice that many floats).</summary>
-    public long CompressedParameterCount => _parameter_groups.SelectMany(g => g.Parameters)
-        .Where(p => GetState(p).Compressed).Sum(p => p.numel());
+    public long CompressedParameterCount => States.Where(s => s.Compressed).Sum(s => s.Elements);
 
     /// <summary>
     /// Loads a state saved by <c>save_state_dict</c>: the moments and step counts always, the saved hyper-parameters

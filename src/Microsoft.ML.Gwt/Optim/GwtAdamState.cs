@@ -19,6 +19,7 @@ public sealed class GwtAdamState : OptimizerState, IDisposable
         : base(parameter)
     {
         Compressed = compressed;
+        Elements = parameter.numel();
         Level = compressed ? level : 0;
         Axis = axis;
         var shape = (long[])parameter.shape.Clone();
@@ -39,6 +40,9 @@ public sealed class GwtAdamState : OptimizerState, IDisposable
 
     /// <summary>Steps taken for this parameter.</summary>
     public long Step { get; internal set; }
+
+    /// <summary>The number of elements of the parameter.</summary>
+    public long Elements { get; }
 
     /// <summary>Whether this parameter's update goes through the wavelet transform.</summary>
     public bool Compressed { get; }

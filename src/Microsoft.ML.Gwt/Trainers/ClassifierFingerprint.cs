@@ -10,7 +10,8 @@ namespace Microsoft.ML.Gwt.Trainers;
 internal static class ClassifierFingerprint
 {
     public static TrainingFingerprint Of(GwtTextClassificationTrainer.Options o, int seed, int numClasses, double peakLearningRate,
-        IReadOnlyList<string> gwtTargets, IReadOnlyList<(EncodedText Text, int Label)> train, IReadOnlyList<(EncodedText Text, int Label)>? validation)
+        IReadOnlyList<string> gwtTargets, IReadOnlyList<(EncodedText Text, int Label)> train, IReadOnlyList<(EncodedText Text, int Label)>? validation,
+        TorchSharp.torch.ScalarType computeType = TorchSharp.torch.ScalarType.Float32)
     {
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         var fields = new SortedDictionary<string, string>(StringComparer.Ordinal)
@@ -36,6 +37,11 @@ internal static class ClassifierFingerprint
             [nameof(o.EarlyStoppingPatience)] = o.EarlyStoppingPatience.ToString(CultureInfo.InvariantCulture),
             [nameof(o.NonFiniteStep)] = o.NonFiniteStep.ToString(),
         };
+        if (computeType != TorchSharp.torch.ScalarType.Float32)
+        {
+            // Only low precisions add the field, so float32 checkpoints written before it existed still resume.
+            fields[nameof(o.Precision)] = computeType.ToString();
+        }
         return new TrainingFingerprint(fields);
     }
 

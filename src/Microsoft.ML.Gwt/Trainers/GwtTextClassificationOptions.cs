@@ -167,6 +167,18 @@ public sealed partial class GwtTextClassificationTrainer
         /// <summary>Device. Default <see cref="GwtDevice.Auto"/>.</summary>
         public GwtDevice Device { get; set; } = GwtDevice.Auto;
 
+        /// <summary>The precision training and scoring compute in (see <see cref="GwtPrecision"/>). Low precisions keep
+        /// float32 master weights and optimizer state (checkpoints hold them, so resume stays exact) and compute LayerNorm
+        /// statistics, softmax, logits and the loss in float32. Default <see cref="GwtPrecision.Auto"/>: bfloat16 only where
+        /// the hardware computes it fast (a CPU with <c>avx512_bf16</c>/<c>amx_bf16</c>, CUDA capability 8.0+), because on
+        /// a CPU without bfloat16 instructions libtorch's bfloat16 matrix products run about 50× slower than float32
+        /// (measured: see the README). <see cref="GwtPrecision.Float16"/> needs CUDA.</summary>
+        public GwtPrecision Precision { get; set; } = GwtPrecision.Auto;
+
+        /// <summary>Store the saved model's weights as bfloat16 (half the file; scoring after loading widens them back to
+        /// float32, or uses them as they are when scoring in bfloat16). Default false: float32, the master weights exactly.</summary>
+        public bool SaveWeightsAsBFloat16 { get; set; }
+
         /// <summary>Seed of weight initialization, shuffling and dropout. Default: drawn from the MLContext's seed. Runs are
         /// reproducible on CPU when one training runs at a time: TorchSharp's dropout draws from its process-wide generator,
         /// which the run re-seeds while it trains and hands back in the caller's state when <c>Fit</c> returns.</summary>

@@ -86,7 +86,8 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
 
         int seed = o.Seed ?? _host.Rand.Next();
         var device = ResolveDevice(o.Device);
-        ch.Info(MessageSensitivity.None, $"GWT trainer: {train.Count} training rows, {numClasses} classes, device {device.type}, optimizer {o.Optimizer}" +
+        var computeType = PrecisionHardware.Resolve(o.Precision, device, nameof(Options.Precision));
+        ch.Info(MessageSensitivity.None, $"GWT trainer: {train.Count} training rows, {numClasses} classes, device {device.type}, precision {computeType}, optimizer {o.Optimizer}" +
                 (o.Optimizer == GwtOptimizerKind.Gwt ? $" (level {o.GwtLevel}, alpha {o.GwtAlpha})" : "") + $", seed {seed}.");
 
         var (config, tokenizer, maxLength) = PrepareModel(train, o, ch);
@@ -111,7 +112,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         model.eval();
         return new GwtTextClassificationTransformer(_host, model, tokenizer, new GwtTextClassificationTransformer.Settings(
             o.Sentence1ColumnName, o.Sentence2ColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.MaxSequenceLength,
-            o.ScoringBatchSize, labelKeys, o.Device), result);
+            o.ScoringBatchSize, labelKeys, o.Device, ToPrecision(computeType), o.SaveWeightsAsBFloat16), result);
     }
 
     /// <summary>The validation label must use the training label's key mapping: the same count and the same values in
@@ -173,6 +174,13 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         columns.AddRange(ScoreColumns.ForShape(o.ScoreColumnName, o.PredictedLabelColumnName, label).ToShape());
         return new SchemaShape(columns);
     }
+
+    private static GwtPrecision ToPrecision(ScalarType computeType) => computeType switch
+    {
+        ScalarType.BFloat16 => GwtPrecision.BFloat16,
+        ScalarType.Float16 => GwtPrecision.Float16,
+        _ => GwtPrecision.Float32,
+    };
 
     internal static Device ResolveDevice(GwtDevice device) => device switch
     {

@@ -47,7 +47,7 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
             _moveLock.EnterReadLock();
             try
             {
-                SafeTensors.Save(bw.BaseStream, _model.state_dict());
+                SafeTensors.Save(bw.BaseStream, _model.state_dict(), Options.BFloat16Weights ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32);
             }
             finally
             {
@@ -68,6 +68,9 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
         w.Write(Options.ScoringBatchSize);
         w.Write(NumClasses);
         w.Write((int)Options.Device);
+        // Added after format 0x00010002 was released: files without them are float32 models with float32 weights.
+        w.Write((int)ScoringPrecision);
+        w.Write(Options.BFloat16Weights);
     }
 
     private static byte[] PartBytes(Action<BinaryWriter> write)
@@ -130,11 +133,11 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
         }
         return new GwtTextClassificationTransformer(env, model, tokenizer,
             new Settings(settings.Sentence1, settings.Sentence2, settings.ScoreColumn, settings.PredictedColumn, settings.MaxLength,
-                settings.BatchSize, labels, settings.Device));
+                settings.BatchSize, labels, settings.Device, settings.Precision, settings.BFloat16Weights));
     }
 
     private sealed record SavedSettings(string Sentence1, string? Sentence2, string ScoreColumn, string PredictedColumn,
-        int MaxLength, int BatchSize, int Classes, GwtDevice Device);
+        int MaxLength, int BatchSize, int Classes, GwtDevice Device, GwtPrecision Precision = GwtPrecision.Float32, bool BFloat16Weights = false);
 
     private static SavedSettings ReadSettings(BinaryReader r, ModelChecksums sums)
     {
@@ -163,7 +166,12 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
             bool hasS2 = br.ReadBoolean();
             string s2 = br.ReadString();
             var s = new SavedSettings(s1, hasS2 ? s2 : null, br.ReadString(), br.ReadString(), br.ReadInt32(), br.ReadInt32(), br.ReadInt32(), (GwtDevice)br.ReadInt32());
-            if (s.Classes < 2 || s.Classes > 1 << 20 || s.MaxLength < 4 || s.BatchSize < 1 || !Enum.IsDefined(s.Device))
+            if (br.BaseStream.Position < br.BaseStream.Length)
+            {
+                s = s with { Precision = (GwtPrecision)br.ReadInt32(), BFloat16Weights = br.ReadBoolean() };
+            }
+            if (s.Classes < 2 || s.Classes > 1 << 20 || s.MaxLength < 4 || s.BatchSize < 1 || !Enum.IsDefined(s.Device) ||
+                s.Precision is not (GwtPrecision.Float32 or GwtPrecision.BFloat16 or GwtPrecision.Float16))
             {
                 throw new InvalidDataException($"The model file has invalid settings (classes {s.Classes}, max length {s.MaxLength}, batch {s.BatchSize}, device {(int)s.Device}).");
             }

@@ -27,7 +27,8 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
     private long _scoredRows;
 
     internal sealed record Settings(string Sentence1, string? Sentence2, string ScoreColumn, string PredictedLabelColumn,
-        int MaxSequenceLength, int ScoringBatchSize, LabelKeys? Labels, GwtDevice Device);
+        int MaxSequenceLength, int ScoringBatchSize, LabelKeys? Labels, GwtDevice Device,
+        GwtPrecision Precision = GwtPrecision.Float32, bool BFloat16Weights = false);
 
     internal GwtTextClassificationTransformer(IHostEnvironment env, TextClassificationModel model, TextTokenizer tokenizer, Settings settings,
         GwtTrainingResult? training = null)
@@ -86,6 +87,7 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
         {
             _model.to(target);
             _device = target;
+            DropLowPrecisionCopy();
         }
         finally
         {
@@ -179,7 +181,7 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
 
     /// <summary>Softmax of one batch, copied to managed memory (inside the caller's dispose scope).</summary>
     private float[] Probabilities(TokenBatch tokens) =>
-        _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds).softmax(1).to(ScalarType.Float32).cpu().data<float>().ToArray();
+        ScoringModel().Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds).softmax(1).to(ScalarType.Float32).cpu().data<float>().ToArray();
 
     private void CheckInput(DataViewSchema schema)
     {
@@ -210,6 +212,7 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
     /// <summary>Releases the model's native memory.</summary>
     public void Dispose()
     {
+        DropLowPrecisionCopy();
         _model.Dispose();
         _moveLock.Dispose();
     }

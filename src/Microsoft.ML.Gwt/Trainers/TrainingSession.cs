@@ -54,18 +54,20 @@ internal sealed class TrainingSession
     public GwtTrainingResult Run()
     {
         var engineOptions = EngineOptions(_o);
+        // The precision policy casts the model's parameters, so it comes before the optimizer is created over them.
+        using var precision = new PrecisionTraining(_model, PrecisionHardware.Resolve(_o.Precision, _device, nameof(_o.Precision)));
         using var optimizer = OptimizerGroups.Create(_model, _o.ResolveTargetSelector(), new GwtAdamOptions
         {
             LearningRate = engineOptions.PeakLearningRate, WeightDecay = _o.WeightDecay, Level = _o.GwtLevel, Alpha = _o.GwtAlpha,
             NormGrowthLimiter = _o.GwtNormGrowthLimiter,
         }, out var targets);
         var checkpoints = _o.CheckpointFolder is null ? null : new TrainingCheckpoint(_o.CheckpointFolder,
-            ClassifierFingerprint.Of(_o, _random.Seed, _model.NumClasses, engineOptions.PeakLearningRate, targets, _train, _validation));
+            ClassifierFingerprint.Of(_o, _random.Seed, _model.NumClasses, engineOptions.PeakLearningRate, targets, _train, _validation, precision.ComputeType));
         var objective = new ClassificationObjective(_model, _padId, _device, _validation, _o.ScoringBatchSize,
             () => MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken));
         var data = new InMemoryBatches<(EncodedText Text, int Label)>(_train, _o.BatchSize, _random);
         var engine = new TrainingEngine<IReadOnlyList<(EncodedText Text, int Label)>>(_host, _ch, engineOptions, objective, data,
-            optimizer, _random, checkpoints, _device);
+            optimizer, _random, checkpoints, _device, precision);
         return engine.Run();
     }
 }

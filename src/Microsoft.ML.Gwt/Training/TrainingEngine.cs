@@ -30,6 +30,7 @@ internal sealed class TrainingEngine<TBatch>
     private readonly nn.Module _model;
     private readonly List<Parameter> _parameters;
     private readonly int _batchesPerEpoch;
+    private readonly PrecisionTraining _precision;
 
     private readonly GwtTrainingResult _result = new();
     private TrainingPosition _position = new();
@@ -38,9 +39,11 @@ internal sealed class TrainingEngine<TBatch>
     private long _trainExamples;
 
     /// <summary>A run of <paramref name="objective"/> on <paramref name="data"/>. <paramref name="optimizer"/> holds the
-    /// model's trainable parameters; <paramref name="checkpoints"/> (or null) is where the run saves and resumes.</summary>
+    /// model's trainable parameters; <paramref name="checkpoints"/> (or null) is where the run saves and resumes.
+    /// <paramref name="precision"/> (null: float32) must have been applied to the model before the optimizer was created.</summary>
     public TrainingEngine(IHost host, IChannel ch, TrainingEngineOptions options, ITrainingObjective<TBatch> objective,
-        IBatchStream<TBatch> data, GwtAdam optimizer, RunRandom random, TrainingCheckpoint? checkpoints, Device device)
+        IBatchStream<TBatch> data, GwtAdam optimizer, RunRandom random, TrainingCheckpoint? checkpoints, Device device,
+        PrecisionTraining? precision = null)
     {
         _host = host;
         _ch = ch;
@@ -52,6 +55,7 @@ internal sealed class TrainingEngine<TBatch>
         _checkpoints = checkpoints;
         _device = device;
         _model = objective.Model;
+        _precision = precision ?? new PrecisionTraining(_model, ScalarType.Float32);
         _parameters = _model.parameters().Where(p => p.requires_grad).ToList();
         _batchesPerEpoch = data.BatchesPerEpoch;
         Schedule = ScheduleFor(options, _batchesPerEpoch);
@@ -83,6 +87,7 @@ internal sealed class TrainingEngine<TBatch>
             {
                 _ch.Info(MessageSensitivity.None, $"The checkpoint holds a finished run ({_position.Step} steps); returning its result without training.");
             }
+            _precision.RestoreFloat32(_model, _optimizer);
             RestoreBestWeights();
             Summarize(total.Elapsed);
             return _result;
@@ -102,6 +107,10 @@ internal sealed class TrainingEngine<TBatch>
             return;
         }
         _position = restored.Position;
+        if (_precision.Scaler is not null && _position.LossScale > 0)
+        {
+            _precision.Scaler.Restore(_position.LossScale, _position.LossScaleGoodSteps, _position.LossScaleSkippedSteps);
+        }
         if (restored.BestWeights is not null)
         {
             _best = restored.BestWeights.ToDictionary(kv => kv.Key, kv => MoveTo(kv.Value, _device));
@@ -221,20 +230,26 @@ internal sealed class TrainingEngine<TBatch>
             loss = loss * double.NaN;
         }
         double value = loss.item<float>();
-        (weight == 1.0 ? loss : loss * weight).backward();
+        double factor = weight * _precision.LossScale; // float16: the loss scale keeps small gradients from flushing to zero
+        (factor == 1.0 ? loss : loss * factor).backward();
         return value;
     }
 
     /// <summary>Clips the accumulated gradients and applies the optimizer step, or skips it (optimizer state untouched)
-    /// when the loss or the gradient norm is not finite. Returns whether the step was applied.</summary>
+    /// when the loss or the gradient norm is not finite (in float16, a finite loss with overflowing gradients lowers the
+    /// loss scale instead). Clipping and stepping go through <see cref="PrecisionTraining"/>. Returns whether the step was applied.</summary>
     private bool ApplyStep(long step, double lr, int stepRows, bool finiteLoss, int epoch)
     {
-        double norm = ClipGradients();
+        double norm = _precision.ClipGradients(_parameters, _o.GradientClipNorm);
         bool finite = finiteLoss && double.IsFinite(norm);
         TrainingHooks.BeforeOptimizerStep?.Invoke(new OptimizerStepInfo(step, lr, stepRows, norm, _model));
         if (finite)
         {
-            _optimizer.step();
+            _precision.Step(_optimizer);
+        }
+        else if (finiteLoss && _precision.HandlesOverflow)
+        {
+            Overflowed(step + 1, epoch);
         }
         else
         {
@@ -244,15 +259,13 @@ internal sealed class TrainingEngine<TBatch>
         return finite;
     }
 
-    /// <summary>Clips the global gradient norm to <c>GradientClipNorm</c> (0: no clipping) and returns the norm before clipping.</summary>
-    private double ClipGradients()
+    /// <summary>A float16 step whose gradients overflowed at the current loss scale: skipped (weights and optimizer state
+    /// untouched) and the scale halved, as <c>torch.amp.GradScaler</c> does; not a non-finite step.</summary>
+    private void Overflowed(long stepNumber, int epoch)
     {
-        if (_o.GradientClipNorm > 0)
-        {
-            return nn.utils.clip_grad_norm_(_parameters, _o.GradientClipNorm);
-        }
-        var norms = _parameters.Select(p => p.grad).Where(g => g is not null).Select(g => torch.linalg.vector_norm(g!)).ToArray();
-        return norms.Length == 0 ? 0 : torch.linalg.vector_norm(torch.stack(norms)).item<float>();
+        _result.SkippedSteps++;
+        double scale = _precision.Overflowed(_optimizer);
+        _ch.Info(MessageSensitivity.None, $"Step {stepNumber} (epoch {epoch + 1}) skipped: float16 gradients overflowed; loss scale lowered to {scale:G}.");
     }
 
     private void SkipStep(long stepNumber, int epoch)
@@ -341,6 +354,9 @@ internal sealed class TrainingEngine<TBatch>
         ValidationLoss = _result.ValidationLoss.ToArray(),
         ValidationAccuracy = _result.ValidationAccuracy.ToArray(),
         SkippedSteps = _result.SkippedSteps,
+        LossScale = _precision.Scaler?.Scale ?? 0,
+        LossScaleGoodSteps = _precision.Scaler?.GoodSteps ?? 0,
+        LossScaleSkippedSteps = _precision.Scaler?.SkippedSteps ?? 0,
     };
 
     private static Tensor MoveTo(Tensor t, Device device)
@@ -354,12 +370,9 @@ internal sealed class TrainingEngine<TBatch>
         return moved;
     }
 
-    /// <summary>A copy of every weight of the model (the best epoch's, with early stopping), with no handle left to the finalizer.</summary>
-    private Dictionary<string, Tensor> SnapshotWeights()
-    {
-        using var _ = no_grad();
-        return _model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
-    }
+    /// <summary>A float32 copy of every weight of the model (the best epoch's, with early stopping; master weights in low
+    /// precision), with no handle left to the finalizer.</summary>
+    private Dictionary<string, Tensor> SnapshotWeights() => _precision.SnapshotWeights(_model, _optimizer);
 
     private static void DisposeAll(Dictionary<string, Tensor>? tensors)
     {

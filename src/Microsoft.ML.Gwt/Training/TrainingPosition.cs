@@ -18,4 +18,13 @@ internal sealed record TrainingPosition
     public double[] TrainingLoss { get; init; } = Array.Empty<double>();
     public double[] ValidationLoss { get; init; } = Array.Empty<double>();
     public double[] ValidationAccuracy { get; init; } = Array.Empty<double>();
+
+    /// <summary>Float16 runs: the loss scale, its overflow-free steps in a row and its skipped steps (0 otherwise).</summary>
+    public double LossScale { get; init; }
+
+    /// <summary>See <see cref="LossScale"/>.</summary>
+    public int LossScaleGoodSteps { get; init; }
+
+    /// <summary>See <see cref="LossScale"/>.</summary>
+    public long LossScaleSkippedSteps { get; init; }
 }
