@@ -80,12 +80,13 @@ internal sealed record SampleSettings
     public int Level { get; init; } = 2;
     public double? Alpha { get; init; }
     public int Seed { get; init; } = 42;
+    public GwtPrecision Precision { get; init; } = GwtPrecision.Auto;
     public GwtOptimizerKind? Child { get; init; }
     public string? ResultPath { get; init; }
 
     public string Describe() =>
         $"data {Path.GetFileName(Data)}, {(Pretrained is null ? $"{ModelSize} encoder from scratch" : $"checkpoint {Pretrained}")}, " +
-        $"{Epochs} epochs, batch {BatchSize}, {(MaxTokens is int t ? $"{t}" : "default")} tokens, GWT level {Level}, seed {Seed}" + (TrainRows is int n ? $", {n} training rows" : "");
+        $"{Epochs} epochs, batch {BatchSize}, {(MaxTokens is int t ? $"{t}" : "default")} tokens, GWT level {Level}, seed {Seed}, precision {Precision}" + (TrainRows is int n ? $", {n} training rows" : "");
 
     /// <summary>Errors that mean "wrong input" (options, data file, checkpoint folder), printed as one line.</summary>
     public static bool IsUserError(Exception ex) => ex is ArgumentException or IOException or FormatException or
@@ -128,6 +129,7 @@ internal sealed record SampleSettings
                 "--level" => s with { Level = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--alpha" => s with { Alpha = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--seed" => s with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--precision" => s with { Precision = Enum.Parse<GwtPrecision>(Next(), ignoreCase: true) },
                 "--child" => s with { Child = Enum.Parse<GwtOptimizerKind>(Next()) },
                 "--result" => s with { ResultPath = Next() },
                 "--help" or "-h" => throw new ArgumentException(Usage),
@@ -146,6 +148,7 @@ internal sealed record SampleSettings
           --max-tokens N       (default 128, or the checkpoint's position table when it is shorter)
           --train-rows N       use only the first N training rows   --lr X   --level L (default 2)   --alpha X
           --seed N             (default 42)  --output FOLDER (default output)
+          --precision P        auto | float32 | bfloat16 | float16 (CUDA only) (default auto: bfloat16 only on hardware that computes it fast)
         """;
 }
 
@@ -176,7 +179,7 @@ internal static class Runner
         {
             Sentence1ColumnName = "Text", BatchSize = s.BatchSize, MaxEpochs = s.Epochs,
             ValidationSet = validationView, PretrainedModelPath = s.Pretrained, ModelSize = s.ModelSize, Optimizer = kind,
-            LearningRate = s.LearningRate, GwtLevel = s.Level, Seed = s.Seed, LogEverySteps = int.MaxValue,
+            LearningRate = s.LearningRate, GwtLevel = s.Level, Seed = s.Seed, LogEverySteps = int.MaxValue, Precision = s.Precision,
         };
         if (s.Alpha is double alpha)
         {

@@ -30,7 +30,9 @@ public sealed class GwtAdamState : OptimizerState, IDisposable
         if (masterWeights && IsLowPrecision(parameter.dtype))
         {
             using var noGrad = torch.no_grad();
-            Master = parameter.detach().to(ScalarType.Float32, copy: true).contiguous();
+            using var detached = parameter.detach();
+            Master = torch.empty(parameter.shape, ScalarType.Float32, parameter.device);
+            Master.copy_(detached);
         }
         var momentType = Master is null ? parameter.dtype : ScalarType.Float32;
         ExpAvg = torch.zeros(shape, momentType, parameter.device);

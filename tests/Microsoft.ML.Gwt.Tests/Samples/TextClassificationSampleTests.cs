@@ -64,6 +64,10 @@ public sealed class TextClassificationSampleTests
         StringAssert.Contains(unsupported.Stderr, "'gpt2'");
         StringAssert.Contains(unsupported.Stderr, "deberta-v2");
 
+        var float16 = RunSample("--precision", "float16", "--train-rows", "12", "--epochs", "1");
+        Assert.AreEqual(2, float16.ExitCode, float16.Stderr);
+        StringAssert.Contains(float16.Stderr, "Precision = Float16 needs a CUDA device");
+
         var tooLong = RunSample("--pretrained", EncoderParityTests.Checkpoint("bert-tiny"), "--max-tokens", "128");
         Assert.AreEqual(2, tooLong.ExitCode, tooLong.Stderr);
         StringAssert.Contains(tooLong.Stderr, "40 tokens");
