@@ -6,6 +6,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.Gwt;
 using Microsoft.ML.Gwt.Trainers;
 using Spectre.Console;
@@ -81,6 +82,7 @@ internal sealed record SampleSettings
     public double? Alpha { get; init; }
     public int Seed { get; init; } = 42;
     public GwtPrecision Precision { get; init; } = GwtPrecision.Auto;
+    public GwtPrecision? ScoringPrecision { get; init; }
     public GwtOptimizerKind? Child { get; init; }
     public string? ResultPath { get; init; }
 
@@ -130,6 +132,7 @@ internal sealed record SampleSettings
                 "--alpha" => s with { Alpha = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--seed" => s with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--precision" => s with { Precision = Enum.Parse<GwtPrecision>(Next(), ignoreCase: true) },
+                "--scoring-precision" => s with { ScoringPrecision = Enum.Parse<GwtPrecision>(Next(), ignoreCase: true) },
                 "--child" => s with { Child = Enum.Parse<GwtOptimizerKind>(Next()) },
                 "--result" => s with { ResultPath = Next() },
                 "--help" or "-h" => throw new ArgumentException(Usage),
@@ -149,6 +152,7 @@ internal sealed record SampleSettings
           --train-rows N       use only the first N training rows   --lr X   --level L (default 2)   --alpha X
           --seed N             (default 42)  --output FOLDER (default output)
           --precision P        auto | float32 | bfloat16 | float16 (CUDA only) (default auto: bfloat16 only on hardware that computes it fast)
+          --scoring-precision P  also score the test split in P (float32 | bfloat16) and print its metrics and agreement
         """;
 }
 
@@ -234,10 +238,36 @@ internal static class Runner
         var precision = metrics.ConfusionMatrix.PerClassPrecision;
         var recall = metrics.ConfusionMatrix.PerClassRecall;
         double macroF1 = precision.Zip(recall, (p, r) => p + r > 0 ? 2 * p * r / (p + r) : 0).Average();
+        if (s.ScoringPrecision is GwtPrecision other)
+        {
+            CompareScoring(ml, map.Append(model), model, testView, other, kind, metrics.MicroAccuracy, macroF1, metrics.LogLoss);
+        }
         var t = model.TrainingResult!;
         return new RunResult(kind.ToString(), metrics.MicroAccuracy, macroF1, metrics.LogLoss, t.OptimizerStateBytes / 1048576.0,
             PeakMemoryMegabytes(), t.TrainingTime.TotalSeconds, t.ExamplesPerSecond, t.Steps, stepsPerEpoch,
             t.TrainingLoss.ToArray(), t.ValidationLoss.ToArray(), t.ValidationAccuracy.ToArray());
+    }
+
+    /// <summary>Scores the test split again in <paramref name="other"/> precision and prints its metrics next to the
+    /// run's own, with the largest probability difference and how many predicted labels agree.</summary>
+    private static void CompareScoring(MLContext ml, ITransformer pipeline, GwtTextClassificationTransformer model, IDataView test,
+        GwtPrecision other, GwtOptimizerKind kind, double accuracy, double macroF1, double logLoss)
+    {
+        var own = model.ScoringPrecision;
+        var first = pipeline.Transform(test).GetColumn<float[]>("Score").ToArray();
+        model.ScoringPrecision = other;
+        var clock = Stopwatch.StartNew();
+        var scored = ml.Data.Cache(pipeline.Transform(test)); // one scoring pass for both the metrics and the scores
+        var m = ml.MulticlassClassification.Evaluate(scored);
+        var second = scored.GetColumn<float[]>("Score").ToArray();
+        double seconds = clock.Elapsed.TotalSeconds;
+        double f1 = m.ConfusionMatrix.PerClassPrecision.Zip(m.ConfusionMatrix.PerClassRecall, (p, r) => p + r > 0 ? 2 * p * r / (p + r) : 0).Average();
+        double maxDiff = first.Zip(second, (a, b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max()).Max();
+        int same = first.Zip(second, (a, b) => Array.IndexOf(a, a.Max()) == Array.IndexOf(b, b.Max()) ? 1 : 0).Sum();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {kind} test scored in {own} / {other}: accuracy {accuracy:P2} / {m.MicroAccuracy:P2}, macro-F1 {macroF1:F4} / {f1:F4}, " +
+            $"log-loss {logLoss:F4} / {m.LogLoss:F4}; max |p_{other} - p_{own}| {maxDiff:E2}; same predicted label on {same} of {first.Length} rows; {other} scoring took {seconds:F0} s"));
+        model.ScoringPrecision = own;
     }
 
     /// <summary>The process's peak resident set (VmHWM), or the managed peak working set where /proc is absent.</summary>

@@ -50,6 +50,17 @@ public sealed class TextClassificationSampleTests
     }
 
     [TestMethod]
+    public void ScoringPrecisionScoresTheTestSplitAgainAndReportsAgreement()
+    {
+        var (code, stdout, stderr) = RunSample("--scoring-precision", "bfloat16", "--precision", "float32", "--train-rows", "12",
+            "--epochs", "1", "--max-tokens", "8");
+        Assert.AreEqual(0, code, $"{stderr}\n{stdout}");
+        StringAssert.Contains(stdout, "Gwt test scored in Float32 / BFloat16: accuracy");
+        StringAssert.Contains(stdout, "AdamW test scored in Float32 / BFloat16: accuracy");
+        StringAssert.Contains(stdout, "same predicted label on");
+    }
+
+    [TestMethod]
     public void BadCheckpointsAndOptionsPrintAnErrorInsteadOfCrashing()
     {
         var missing = RunSample("--pretrained", "/nonexistent/gwt-checkpoint");
