@@ -125,9 +125,9 @@ public sealed class ReadmeUsingItTests
         var section = UsingItSection();
         int start = section.IndexOf("All options (", StringComparison.Ordinal);
         var paragraph = section[start..section.IndexOf("\n\n", start, StringComparison.Ordinal)];
-        var named = Regex.Matches(paragraph, "`([A-Z][A-Za-z]+)`").Select(m => m.Groups[1].Value).ToHashSet();
+        var named = Regex.Matches(paragraph, "`([A-Z][A-Za-z0-9]+)`").Select(m => m.Groups[1].Value).ToHashSet();
         var options = typeof(GwtTextClassificationTrainer.Options).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToHashSet();
-        var enumValues = new[] { typeof(GwtModelSize), typeof(GwtOptimizerKind), typeof(GwtDevice), typeof(NonFiniteStepAction) }
+        var enumValues = new[] { typeof(GwtModelSize), typeof(GwtOptimizerKind), typeof(GwtDevice), typeof(NonFiniteStepAction), typeof(GwtPrecision) }
             .SelectMany(Enum.GetNames).ToHashSet();
         foreach (var name in named)
         {
