@@ -2,7 +2,9 @@
 // checkpoint folder, prints "step N" after every optimizer step, and writes the SHA-256 of the final weights, the step
 // count and whether it resumed. With a hang step it stops (sleeps) right after printing that step, so that a test can kill
 // it at a known point.
-//   TestHost <data.tsv.gz> <checkpoint folder or -> <result file> [epochs] [hang step]
+// With "stream" the data is streamed (no cache) through a shuffle pool smaller than the data, so an epoch's order comes
+// from the source's seeded shuffling cursor, the pool and length-grouping windows of 2 batches (resuming at batch 3: one window skipped unread, one batch of the next).
+//   TestHost <data.tsv.gz> <checkpoint folder or -> <result file> [epochs] [hang step] [stream]
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.ML;
@@ -27,8 +29,14 @@ var data = rows.Where(r => r.Label != "hard_ham").GroupBy(r => r.Label).SelectMa
 var ml = new MLContext(seed: 3);
 int hangAt = args.Length > 4 ? int.Parse(args[4]) : -1;
 var view = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(data)).Transform(ml.Data.LoadFromEnumerable(data));
+bool stream = args.Length > 5 && args[5] == "stream";
+if (stream)
+{
+    view = ml.Data.Cache(view); // a source that can shuffle: its seeded shuffling cursor orders each epoch
+}
 var options = new GwtTextClassificationTrainer.Options
 {
+    MaxCachedRows = stream ? 0 : 10_000, ShuffleBufferSize = stream ? 16 : 10_000, LengthGroupingWindow = stream ? 2 : 50,
     Sentence1ColumnName = "Text", BatchSize = 8, MaxEpochs = args.Length > 3 ? int.Parse(args[3]) : 2, MaxSequenceLength = 48,
     LearningRate = 1e-3, Seed = 11, CheckpointFolder = args[1] == "-" ? null : args[1], CheckpointEverySteps = 5,
     Progress = p =>

@@ -49,22 +49,52 @@ public sealed class FittedTiktokenTokenizer : TextTokenizer
         {
             throw new ArgumentOutOfRangeException(nameof(maxVocabulary), maxVocabulary, $"The vocabulary needs more than {Specials} entries.");
         }
-        var counts = new Dictionary<int, int>();
+        var counter = new VocabularyCounter(maxCharsPerText);
         foreach (var text in corpus)
+        {
+            counter.Add(text);
+        }
+        return counter.Build(maxVocabulary, minCount);
+    }
+
+    /// <summary>
+    /// Counts cl100k pieces text by text, so that a vocabulary is fitted in one streaming pass over a corpus of any
+    /// size: memory is bounded by the number of distinct cl100k pieces seen (at most the ~100k of cl100k), not by the
+    /// corpus. Each text contributes at most its first <c>maxCharsPerText</c> characters.
+    /// </summary>
+    internal sealed class VocabularyCounter
+    {
+        private readonly Dictionary<int, int> _counts = new();
+        private readonly int _maxCharsPerText;
+
+        public VocabularyCounter(int maxCharsPerText = 4096) => _maxCharsPerText = maxCharsPerText;
+
+        /// <summary>Counts the pieces of one text (null or empty: nothing).</summary>
+        public void Add(string? text)
         {
             if (string.IsNullOrEmpty(text))
             {
-                continue;
+                return;
             }
-            foreach (int id in Base.Value.EncodeToIds(text.Length > maxCharsPerText ? text[..maxCharsPerText] : text))
+            foreach (int id in Base.Value.EncodeToIds(text.Length > _maxCharsPerText ? text[.._maxCharsPerText] : text))
             {
-                counts[id] = counts.GetValueOrDefault(id) + 1;
+                _counts[id] = _counts.GetValueOrDefault(id) + 1;
             }
         }
-        var chosen = counts.Where(kv => kv.Value >= minCount)
-            .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key)
-            .Take(maxVocabulary - Specials).Select(kv => kv.Key).ToArray();
-        return new FittedTiktokenTokenizer(chosen);
+
+        /// <summary>The fitted tokenizer: the <paramref name="maxVocabulary"/> - 4 most frequent pieces seen at least
+        /// <paramref name="minCount"/> times (ties broken by piece id).</summary>
+        public FittedTiktokenTokenizer Build(int maxVocabulary, int minCount = 2)
+        {
+            if (maxVocabulary <= Specials)
+            {
+                throw new ArgumentOutOfRangeException(nameof(maxVocabulary), maxVocabulary, $"The vocabulary needs more than {Specials} entries.");
+            }
+            var chosen = _counts.Where(kv => kv.Value >= minCount)
+                .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key)
+                .Take(maxVocabulary - Specials).Select(kv => kv.Key).ToArray();
+            return new FittedTiktokenTokenizer(chosen);
+        }
     }
 
     /// <inheritdoc />

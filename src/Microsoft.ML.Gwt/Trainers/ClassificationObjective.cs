@@ -14,18 +14,21 @@ internal sealed class ClassificationObjective : ITrainingObjective<IReadOnlyList
     private readonly TextClassificationModel _model;
     private readonly int _padId;
     private readonly Device _device;
-    private readonly IReadOnlyList<(EncodedText Text, int Label)>? _validation;
-    private readonly int _scoringBatchSize;
+    private readonly Func<IEnumerable<IReadOnlyList<(EncodedText Text, int Label)>>>? _validation;
     private readonly Action _throwIfCancelled;
 
+    /// <param name="model">The classifier.</param>
+    /// <param name="padId">The tokenizer's padding id.</param>
+    /// <param name="device">Where the model runs.</param>
+    /// <param name="validation">One pass over the validation set in scoring batches (null: no validation).</param>
+    /// <param name="throwIfCancelled">Throws when the run is cancelled.</param>
     public ClassificationObjective(TextClassificationModel model, int padId, Device device,
-        IReadOnlyList<(EncodedText Text, int Label)>? validation, int scoringBatchSize, Action throwIfCancelled)
+        Func<IEnumerable<IReadOnlyList<(EncodedText Text, int Label)>>>? validation, Action throwIfCancelled)
     {
         _model = model;
         _padId = padId;
         _device = device;
         _validation = validation;
-        _scoringBatchSize = scoringBatchSize;
         _throwIfCancelled = throwIfCancelled;
     }
 
@@ -47,26 +50,30 @@ internal sealed class ClassificationObjective : ITrainingObjective<IReadOnlyList
     /// <inheritdoc />
     public EpochEvaluation? Evaluate(int epoch)
     {
-        if (_validation is not { Count: > 0 } rows)
+        if (_validation is null)
         {
             return null;
         }
         _model.eval();
         double lossSum = 0;
-        long correct = 0;
+        long correct = 0, rows = 0;
         using var noGrad = torch.no_grad();
-        for (int start = 0; start < rows.Count; start += _scoringBatchSize)
+        foreach (var chunk in _validation())
         {
             _throwIfCancelled();
             using var scope = torch.NewDisposeScope();
-            var chunk = rows.Skip(start).Take(_scoringBatchSize).ToList();
             using var tokens = TokenBatch.Create(chunk.Select(r => r.Text).ToList(), _padId, _device);
             var labels = torch.tensor(chunk.Select(r => (long)r.Label).ToArray()).to(_device);
             var logits = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds);
             lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
             correct += logits.argmax(1).eq(labels).sum().item<long>();
+            rows += chunk.Count;
         }
-        double loss = lossSum / rows.Count, accuracy = (double)correct / rows.Count;
-        return new EpochEvaluation(loss, accuracy, $"validation loss {loss:F4}, accuracy {accuracy:P2} over {rows.Count} rows");
+        if (rows == 0)
+        {
+            return null;
+        }
+        double loss = lossSum / rows, accuracy = (double)correct / rows;
+        return new EpochEvaluation(loss, accuracy, $"validation loss {loss:F4}, accuracy {accuracy:P2} over {rows} rows");
     }
 }

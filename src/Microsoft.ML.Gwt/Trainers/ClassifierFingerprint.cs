@@ -1,23 +1,21 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using Microsoft.ML.Gwt.Tokenization;
 using Microsoft.ML.Gwt.Training;
 
 namespace Microsoft.ML.Gwt.Trainers;
 
-/// <summary>The classifier's training fingerprint: the training and validation rows (SHA-256 of their token ids, segment
-/// ids and labels, in order) and every option that changes the weights.</summary>
+/// <summary>The classifier's training fingerprint: the training and validation rows (their count and the SHA-256 of their
+/// labels and texts, in order, from <see cref="TextDataScan"/>) and every option that changes the weights.</summary>
 internal static class ClassifierFingerprint
 {
     public static TrainingFingerprint Of(GwtTextClassificationTrainer.Options o, int seed, int numClasses, double peakLearningRate,
-        IReadOnlyList<string> gwtTargets, IReadOnlyList<(EncodedText Text, int Label)> train, IReadOnlyList<(EncodedText Text, int Label)>? validation,
+        IReadOnlyList<string> gwtTargets, TextDataScan train, TextDataScan? validation, bool sourceShuffling,
         TorchSharp.torch.ScalarType computeType = TorchSharp.torch.ScalarType.Float32)
     {
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         var fields = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            ["TrainingData"] = $"{train.Count} rows, SHA-256 {HashRows(train)}",
-            ["ValidationData"] = validation is null ? "none" : $"{validation.Count} rows, SHA-256 {HashRows(validation)}",
+            ["TrainingData"] = $"{train.Rows} rows, SHA-256 {train.Sha256}",
+            ["ValidationData"] = validation is null ? "none" : $"{validation.Rows} rows, SHA-256 {validation.Sha256}",
             ["NumClasses"] = numClasses.ToString(CultureInfo.InvariantCulture),
             ["Model"] = o.PretrainedModelPath is null ? $"{o.ModelSize} from scratch, vocabulary <= {o.MaxVocabularySize}" : Path.GetFullPath(o.PretrainedModelPath),
             [nameof(o.Seed)] = seed.ToString(CultureInfo.InvariantCulture),
@@ -36,6 +34,10 @@ internal static class ClassifierFingerprint
             [nameof(o.GradientAccumulationSteps)] = o.GradientAccumulationSteps.ToString(CultureInfo.InvariantCulture),
             [nameof(o.EarlyStoppingPatience)] = o.EarlyStoppingPatience.ToString(CultureInfo.InvariantCulture),
             [nameof(o.NonFiniteStep)] = o.NonFiniteStep.ToString(),
+            [nameof(o.ShuffleBufferSize)] = o.ShuffleBufferSize.ToString(CultureInfo.InvariantCulture),
+            ["SourceShuffling"] = sourceShuffling.ToString(),
+            [nameof(o.GroupByLength)] = o.GroupByLength.ToString(),
+            [nameof(o.LengthGroupingWindow)] = o.GroupByLength ? o.LengthGroupingWindow.ToString(CultureInfo.InvariantCulture) : "unused",
         };
         if (computeType != TorchSharp.torch.ScalarType.Float32)
         {
@@ -43,30 +45,5 @@ internal static class ClassifierFingerprint
             fields[nameof(o.Precision)] = computeType.ToString();
         }
         return new TrainingFingerprint(fields);
-    }
-
-    private static string HashRows(IReadOnlyList<(EncodedText Text, int Label)> rows)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var four = new byte[4];
-        void Int(int v)
-        {
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(four, v);
-            sha.AppendData(four);
-        }
-        foreach (var (text, label) in rows)
-        {
-            Int(label);
-            Int(text.Ids.Length);
-            foreach (var id in text.Ids)
-            {
-                Int(id);
-            }
-            foreach (var type in text.TypeIds)
-            {
-                Int(type);
-            }
-        }
-        return Convert.ToHexString(sha.GetHashAndReset());
     }
 }

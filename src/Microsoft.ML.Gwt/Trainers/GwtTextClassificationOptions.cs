@@ -164,6 +164,35 @@ public sealed partial class GwtTextClassificationTrainer
         /// last batch of an epoch is short. Default 1.</summary>
         public int GradientAccumulationSteps { get; set; } = 1;
 
+        /// <summary>Rows in the seeded shuffle pool through which each epoch's rows pass (ML.NET <c>ShuffleRows</c>'
+        /// approach): memory holds this many rows' text, whatever the data size. Data of at most this many rows is
+        /// shuffled completely (a uniform permutation per epoch); for larger data the pool mixes rows locally, and when
+        /// the data is streamed and its <see cref="IDataView.CanShuffle"/> is true the source's own shuffling cursor
+        /// (seeded by the run) shuffles it first. 1 keeps the data's order. Default 10,000.</summary>
+        public int ShuffleBufferSize { get; set; } = 10_000;
+
+        /// <summary>Training and validation data of at most this many rows is read once and its text held in memory;
+        /// larger data is streamed: read through a new cursor each epoch, with nothing held that grows with the row count.
+        /// 0 always streams. The cache changes where rows come from, not the order training sees them in (unless the
+        /// data is larger than <see cref="ShuffleBufferSize"/> and can shuffle). Default 10,000 (at the default 128 tokens,
+        /// a few MB of text for typical rows).</summary>
+        public int MaxCachedRows { get; set; } = 10_000;
+
+        /// <summary>Group batches by length, as Hugging Face's <c>group_by_length</c>: the shuffled rows are cut into
+        /// windows of <see cref="LengthGroupingWindow"/> batches, each window is sorted by token count, cut into batches,
+        /// and the batches are shuffled (seeded), so rows of similar length share a batch and little padding is computed.
+        /// Default true; false batches rows in their shuffled order.</summary>
+        public bool GroupByLength { get; set; } = true;
+
+        /// <summary>Batches per length-grouping window (<see cref="GroupByLength"/>). Default 50 (Hugging Face's
+        /// mega-batch multiplier).</summary>
+        public int LengthGroupingWindow { get; set; } = 50;
+
+        /// <summary>Batches a background producer thread reads, tokenizes and assembles ahead of the training step
+        /// (a bounded queue), so that this work overlaps forward and backward; 0 does it on the training thread. Does not
+        /// change the result. Default 4.</summary>
+        public int PrefetchBatches { get; set; } = 4;
+
         /// <summary>Device. Default <see cref="GwtDevice.Auto"/>.</summary>
         public GwtDevice Device { get; set; } = GwtDevice.Auto;
 
@@ -248,6 +277,10 @@ public sealed partial class GwtTextClassificationTrainer
             Check(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
             Check(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "> 0");
             Check(MaxVocabularySize > 16, nameof(MaxVocabularySize), MaxVocabularySize, "> 16");
+            Check(ShuffleBufferSize > 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "> 0 (1 keeps the data's order)");
+            Check(MaxCachedRows >= 0, nameof(MaxCachedRows), MaxCachedRows, ">= 0 (0 always streams)");
+            Check(LengthGroupingWindow > 0, nameof(LengthGroupingWindow), LengthGroupingWindow, "> 0");
+            Check(PrefetchBatches >= 0, nameof(PrefetchBatches), PrefetchBatches, ">= 0 (0 produces batches on the training thread)");
             Check(LogEverySteps > 0, nameof(LogEverySteps), LogEverySteps, "> 0");
             if (EarlyStoppingPatience > 0 && ValidationSet is null)
             {

@@ -51,23 +51,26 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         var labelKeys = LabelKeys.FromColumn(labelColumn);
 
         using var ch = _host.Start("Training");
-        var train = TextColumns.Read(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, skipMissingLabels: true, out long skipped);
-        if (skipped > 0)
+        var vocabulary = o.PretrainedModelPath is null ? new FittedTiktokenTokenizer.VocabularyCounter() : null;
+        var trainScan = TextDataScan.Run(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
+            hash: o.CheckpointFolder is not null, vocabulary);
+        if (trainScan.Skipped > 0)
         {
-            ch.Warning(MessageSensitivity.None, $"Skipped {skipped} training row(s) whose label '{o.LabelColumnName}' is missing (a value the key mapping did not know).");
+            ch.Warning(MessageSensitivity.None, $"Skipped {trainScan.Skipped} training row(s) whose label '{o.LabelColumnName}' is missing (a value the key mapping did not know).");
         }
-        if (train.Count == 0)
+        if (trainScan.Rows == 0)
         {
             throw new ArgumentException($"The training data has no rows with a label in column '{o.LabelColumnName}'.", nameof(input));
         }
-        int distinct = train.Select(r => r.Label).Distinct().Count();
+        int distinct = trainScan.Labels.Count;
         if (numClasses < 2 || distinct < 2)
         {
             throw new ArgumentException(
                 $"The label column '{o.LabelColumnName}' has {distinct} distinct value(s) in the training data; a classifier needs at least 2.", nameof(input));
         }
+        var train = new TextTable(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, trainScan);
 
-        List<TextExample>? validation = null;
+        TextTable? validation = null;
         if (o.ValidationSet is not null)
         {
             var vLabel = TextColumns.CheckLabel(o.ValidationSet.Schema, o.LabelColumnName);
@@ -77,20 +80,22 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
                 TextColumns.CheckText(o.ValidationSet.Schema, o.Sentence2ColumnName, "text");
             }
             CheckSameKeys(vLabel, numClasses, labelKeys, o.LabelColumnName);
-            validation = TextColumns.Read(o.ValidationSet, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, skipMissingLabels: true, out long vSkipped);
-            if (vSkipped > 0)
+            var vScan = TextDataScan.Run(o.ValidationSet, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
+                hash: o.CheckpointFolder is not null, null);
+            if (vScan.Skipped > 0)
             {
-                ch.Warning(MessageSensitivity.None, $"Skipped {vSkipped} validation row(s) with a missing label.");
+                ch.Warning(MessageSensitivity.None, $"Skipped {vScan.Skipped} validation row(s) with a missing label.");
             }
+            validation = new TextTable(o.ValidationSet, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, vScan);
         }
 
         int seed = o.Seed ?? _host.Rand.Next();
         var device = ResolveDevice(o.Device);
         var computeType = PrecisionHardware.Resolve(o.Precision, device, nameof(Options.Precision));
-        ch.Info(MessageSensitivity.None, $"GWT trainer: {train.Count} training rows, {numClasses} classes, device {device.type}, precision {computeType}, optimizer {o.Optimizer}" +
+        ch.Info(MessageSensitivity.None, $"GWT trainer: {trainScan.Rows} training rows, {numClasses} classes, device {device.type}, precision {computeType}, optimizer {o.Optimizer}" +
                 (o.Optimizer == GwtOptimizerKind.Gwt ? $" (level {o.GwtLevel}, alpha {o.GwtAlpha})" : "") + $", seed {seed}.");
 
-        var (config, tokenizer, maxLength) = PrepareModel(train, o, ch);
+        var (config, tokenizer, maxLength) = PrepareModel(vocabulary, o, ch);
         o = o.WithMaxSequenceLength(maxLength);
         using var random = new RunRandom(seed); // owns TorchSharp's generator until Fit returns, then gives the caller's state back
         random.SeedInitialization();
@@ -190,7 +195,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         _ => torch.cuda.is_available() ? torch.CUDA : torch.CPU,
     };
 
-    private static (TransformerConfig Config, TextTokenizer Tokenizer, int MaxLength) PrepareModel(List<TextExample> train, Options o, IChannel ch)
+    private static (TransformerConfig Config, TextTokenizer Tokenizer, int MaxLength) PrepareModel(FittedTiktokenTokenizer.VocabularyCounter? vocabulary, Options o, IChannel ch)
     {
         if (o.PretrainedModelPath is not null)
         {
@@ -201,7 +206,8 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
             ch.Info(MessageSensitivity.None, $"Fine-tuning '{o.PretrainedModelPath}' ({config.ModelType}, {config.NumHiddenLayers} layers × {config.HiddenSize}, {maxLength} tokens per example).");
             return (config, tokenizer, maxLength);
         }
-        var fitted = FittedTiktokenTokenizer.Fit(train.SelectMany(r => new[] { r.First, r.Second }), o.MaxVocabularySize);
+        // Counted during the scan pass over the training rows: one streaming pass, no corpus in memory.
+        var fitted = vocabulary!.Build(o.MaxVocabularySize);
         var cfg = o.ModelSize switch
         {
             GwtModelSize.Small => TransformerConfig.Small(fitted.VocabSize),

@@ -39,9 +39,21 @@ internal static class TextColumns
         return column;
     }
 
-    /// <summary>Reads all rows. Rows whose label is missing (key 0) are skipped and counted when
-    /// <paramref name="skipMissingLabels"/> is true; with no label column every label is -1.</summary>
+    /// <summary>Reads all rows into a list (see <see cref="Stream"/>).</summary>
     public static List<TextExample> Read(IDataView data, string? labelName, string first, string? second, bool skipMissingLabels, out long skipped)
+    {
+        var counter = new long[1];
+        var rows = Stream(data, labelName, first, second, skipMissingLabels, counter).ToList();
+        skipped = counter[0];
+        return rows;
+    }
+
+    /// <summary>Streams the rows through one cursor (a shuffling one when <paramref name="shuffle"/> is given and the
+    /// data can shuffle). Rows whose label is missing (key 0) are skipped and counted in <paramref name="skipped"/>[0]
+    /// when <paramref name="skipMissingLabels"/> is true; with no label column every label is -1. The cursor is closed
+    /// when the enumeration ends or its enumerator is disposed.</summary>
+    public static IEnumerable<TextExample> Stream(IDataView data, string? labelName, string first, string? second, bool skipMissingLabels,
+        long[]? skipped = null, Random? shuffle = null)
     {
         var schema = data.Schema;
         var cols = new List<DataViewSchema.Column> { schema[first] };
@@ -53,9 +65,7 @@ internal static class TextColumns
         {
             cols.Add(schema[labelName]);
         }
-        var rows = new List<TextExample>();
-        skipped = 0;
-        using var cursor = data.GetRowCursor(cols);
+        using var cursor = data.GetRowCursor(cols, shuffle is not null && data.CanShuffle ? shuffle : null);
         var g1 = cursor.GetGetter<ReadOnlyMemory<char>>(schema[first]);
         var g2 = second is null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(schema[second]);
         var gl = labelName is null ? null : cursor.GetGetter<uint>(schema[labelName]);
@@ -68,11 +78,13 @@ internal static class TextColumns
             gl?.Invoke(ref label);
             if (gl is not null && label == 0 && skipMissingLabels)
             {
-                skipped++;
+                if (skipped is not null)
+                {
+                    skipped[0]++;
+                }
                 continue;
             }
-            rows.Add(new TextExample(a.ToString(), g2 is null ? null : b.ToString(), gl is null ? -1 : (int)label - 1));
+            yield return new TextExample(a.ToString(), g2 is null ? null : b.ToString(), gl is null ? -1 : (int)label - 1);
         }
-        return rows;
     }
 }

@@ -8,31 +8,32 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>One classifier training run behind <see cref="GwtTextClassificationTrainer.Fit"/>: the trainer's options mapped
-/// onto the task-agnostic <see cref="TrainingEngine{TBatch}"/> with a <see cref="ClassificationObjective"/>.</summary>
+/// onto the task-agnostic <see cref="TrainingEngine{TBatch}"/> with a <see cref="ClassificationObjective"/>, the training
+/// rows streamed epoch by epoch through <see cref="StreamedBatches{TRow, TExample}"/>.</summary>
 internal sealed class TrainingSession
 {
     private readonly IHost _host;
     private readonly IChannel _ch;
     private readonly GwtTextClassificationTrainer.Options _o;
     private readonly TextClassificationModel _model;
+    private readonly TextTokenizer _tokenizer;
     private readonly Device _device;
     private readonly RunRandom _random;
-    private readonly List<(EncodedText Text, int Label)> _train;
-    private readonly List<(EncodedText Text, int Label)>? _validation;
-    private readonly int _padId;
+    private readonly TextTable _train;
+    private readonly TextTable? _validation;
 
     public TrainingSession(IHost host, IChannel ch, GwtTextClassificationTrainer.Options options, TextClassificationModel model,
-        TextTokenizer tokenizer, Device device, RunRandom random, List<TextExample> train, List<TextExample>? validation)
+        TextTokenizer tokenizer, Device device, RunRandom random, TextTable train, TextTable? validation)
     {
         _host = host;
         _ch = ch;
         _o = options;
         _model = model;
+        _tokenizer = tokenizer;
         _device = device;
         _random = random;
-        _padId = tokenizer.PadId;
-        _train = train.Select(r => (tokenizer.Encode(r.First, r.Second, options.MaxSequenceLength), r.Label)).ToList();
-        _validation = validation?.Select(r => (tokenizer.Encode(r.First, r.Second, options.MaxSequenceLength), r.Label)).ToList();
+        _train = train;
+        _validation = validation;
     }
 
     /// <summary>The engine's settings for the trainer's options.</summary>
@@ -51,6 +52,10 @@ internal sealed class TrainingSession
         CancellationToken = o.CancellationToken,
     };
 
+    /// <summary>The batching settings for the trainer's options.</summary>
+    internal static StreamingSettings Streaming(GwtTextClassificationTrainer.Options o) =>
+        new(o.BatchSize, o.ShuffleBufferSize, o.GroupByLength, o.LengthGroupingWindow, o.PrefetchBatches);
+
     public GwtTrainingResult Run()
     {
         var engineOptions = EngineOptions(_o);
@@ -61,13 +66,35 @@ internal sealed class TrainingSession
             LearningRate = engineOptions.PeakLearningRate, WeightDecay = _o.WeightDecay, Level = _o.GwtLevel, Alpha = _o.GwtAlpha,
             NormGrowthLimiter = _o.GwtNormGrowthLimiter,
         }, out var targets);
+        bool sourceShuffling = _train.UsesSourceShuffling(_o.ShuffleBufferSize);
         var checkpoints = _o.CheckpointFolder is null ? null : new TrainingCheckpoint(_o.CheckpointFolder,
-            ClassifierFingerprint.Of(_o, _random.Seed, _model.NumClasses, engineOptions.PeakLearningRate, targets, _train, _validation, precision.ComputeType));
-        var objective = new ClassificationObjective(_model, _padId, _device, _validation, _o.ScoringBatchSize,
+            ClassifierFingerprint.Of(_o, _random.Seed, _model.NumClasses, engineOptions.PeakLearningRate, targets, _train.Scan, _validation?.Scan, sourceShuffling,
+                precision.ComputeType));
+        var objective = new ClassificationObjective(_model, _tokenizer.PadId, _device, ValidationBatches(),
             () => MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken));
-        var data = new InMemoryBatches<(EncodedText Text, int Label)>(_train, _o.BatchSize, _random);
+        int seed = _random.Seed;
+        var data = new StreamedBatches<TextExample, (EncodedText Text, int Label)>(
+            epoch => _train.Rows(sourceShuffling ? new Random(unchecked(seed * 7919 + epoch)) : null), Encode, e => e.Text.Ids.Length,
+            _train.Scan.Rows, Streaming(_o), seed);
+        _ch.Info(MessageSensitivity.None, $"Training data: {_train.Scan.Rows} rows, {(_train.Scan.Cache is null ? "streamed each epoch" : "held in memory")}" +
+            $", shuffle pool {_o.ShuffleBufferSize} rows{(sourceShuffling ? " after the source's shuffling cursor" : "")}" +
+            $", {(_o.GroupByLength ? $"grouped by length in windows of {_o.LengthGroupingWindow} batches" : "not grouped by length")}" +
+            $", {(_o.PrefetchBatches > 0 ? $"{_o.PrefetchBatches} batches prefetched on a producer thread" : "no prefetching")}.");
         var engine = new TrainingEngine<IReadOnlyList<(EncodedText Text, int Label)>>(_host, _ch, engineOptions, objective, data,
             optimizer, _random, checkpoints, _device, precision);
         return engine.Run();
+    }
+
+    private (EncodedText Text, int Label) Encode(TextExample row) => (_tokenizer.Encode(row.First, row.Second, _o.MaxSequenceLength), row.Label);
+
+    /// <summary>One pass over the validation set in scoring batches, tokenized on the producer thread.</summary>
+    private Func<IEnumerable<IReadOnlyList<(EncodedText Text, int Label)>>>? ValidationBatches()
+    {
+        if (_validation is not { Scan.Rows: > 0 } validation)
+        {
+            return null;
+        }
+        return () => Prefetcher.Run(validation.Rows().Chunk(_o.ScoringBatchSize)
+            .Select(chunk => (IReadOnlyList<(EncodedText Text, int Label)>)chunk.Select(Encode).ToArray()), _o.PrefetchBatches);
     }
 }

@@ -14,20 +14,20 @@ public sealed class ResumeAfterKillTests
         return path;
     }
 
-    private static Process Start(string checkpoint, string result, int hangAtStep = -1)
+    private static Process Start(string checkpoint, string result, bool stream, int hangAtStep = -1)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { HostDll(), Path.Combine(AppContext.BaseDirectory, "TestData", "spamassassin.tsv.gz"), checkpoint, result, "2", hangAtStep.ToString() })
+        foreach (var a in new[] { HostDll(), Path.Combine(AppContext.BaseDirectory, "TestData", "spamassassin.tsv.gz"), checkpoint, result, "2", hangAtStep.ToString(), stream ? "stream" : "cached" })
         {
             psi.ArgumentList.Add(a);
         }
         return Process.Start(psi)!;
     }
 
-    private static (string Result, string[] Stdout) RunToEnd(string checkpoint)
+    private static (string Result, string[] Stdout) RunToEnd(string checkpoint, bool stream)
     {
         var result = Path.GetTempFileName();
-        using var p = Start(checkpoint, result);
+        using var p = Start(checkpoint, result, stream);
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
@@ -36,14 +36,16 @@ public sealed class ResumeAfterKillTests
     }
 
     [TestMethod]
-    public void KilledMidEpochRunResumesToTheSameWeightsAsAnUninterruptedRun()
+    [DataRow(false, DisplayName = "rows cached in memory")]
+    [DataRow(true, DisplayName = "streamed: source's shuffling cursor, a 16-row pool, length-grouping windows of 2 batches")]
+    public void KilledMidEpochRunResumesToTheSameWeightsAsAnUninterruptedRun(bool stream)
     {
         // 96 rows in batches of 8: 12 steps per epoch, 2 epochs, a checkpoint every 5 steps. The child stops after step 17
         // and is killed there, so the latest checkpoint is step 15: epoch 2, batch 3 (mid-epoch, not a boundary).
-        var uninterrupted = RunToEnd("-").Result.Split(' ');
+        var uninterrupted = RunToEnd("-", stream).Result.Split(' ');
 
         var folder = Directory.CreateTempSubdirectory("gwt-resume-").FullName;
-        using (var victim = Start(folder, Path.GetTempFileName(), hangAtStep: 17))
+        using (var victim = Start(folder, Path.GetTempFileName(), stream, hangAtStep: 17))
         {
             string? line;
             while ((line = victim.StandardOutput.ReadLine()) is not null && line != "step 17")
@@ -56,7 +58,7 @@ public sealed class ResumeAfterKillTests
         }
         Assert.AreEqual("step-000000015-e0001", File.ReadAllText(Path.Combine(folder, "latest")).Trim(), "killed after the mid-epoch checkpoint of step 15");
 
-        var (result, stdout) = RunToEnd(folder);
+        var (result, stdout) = RunToEnd(folder, stream);
         var resumed = result.Split(' ');
         Assert.AreEqual("step 16", stdout.First(l => l.StartsWith("step ", StringComparison.Ordinal)), "the resumed run continues at step 16, mid-epoch");
         Assert.AreEqual("True", resumed[2], "the second run resumed from the checkpoint");

@@ -1,0 +1,113 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.ML.Gwt.Tokenization;
+
+namespace Microsoft.ML.Gwt.Trainers;
+
+/// <summary>
+/// The one pass over a text table that <c>Fit</c> makes before training: counts the labelled rows (and those skipped for
+/// a missing label) and collects the distinct labels; when asked, also hashes the rows in order (SHA-256 of label and
+/// texts: the data part of a checkpoint's fingerprint), feeds the vocabulary counter of a from-scratch model, and keeps
+/// the rows in memory when there are at most <c>maxCachedRows</c> of them. A row's texts are read only for those uses,
+/// so with a pretrained model, no checkpoint folder and more rows than the cache holds, the pass reads labels only.
+/// Memory: the label set, the hash state, the vocabulary counts and the cache; nothing else grows with the row count.
+/// </summary>
+internal sealed class TextDataScan
+{
+    private TextDataScan(long rows, long skipped, IReadOnlyCollection<int> labels, string? sha256, List<TextExample>? cache)
+    {
+        Rows = rows;
+        Skipped = skipped;
+        Labels = labels;
+        Sha256 = sha256;
+        Cache = cache;
+    }
+
+    /// <summary>Labelled rows (the rows training uses).</summary>
+    public long Rows { get; }
+
+    /// <summary>Rows skipped for a missing label.</summary>
+    public long Skipped { get; }
+
+    /// <summary>The distinct labels (0-based).</summary>
+    public IReadOnlyCollection<int> Labels { get; }
+
+    /// <summary>SHA-256 (hex) of the rows in order, when the scan hashed them.</summary>
+    public string? Sha256 { get; }
+
+    /// <summary>The rows, when there were at most the cache limit of them; else null (each epoch streams them).</summary>
+    public List<TextExample>? Cache { get; }
+
+    /// <summary>Scans <paramref name="data"/> through one cursor.</summary>
+    public static TextDataScan Run(IDataView data, string labelName, string first, string? second, int maxCachedRows, bool hash,
+        FittedTiktokenTokenizer.VocabularyCounter? vocabulary)
+    {
+        var schema = data.Schema;
+        var cols = new List<DataViewSchema.Column> { schema[labelName], schema[first] };
+        if (second is not null)
+        {
+            cols.Add(schema[second]);
+        }
+        long rows = 0, skipped = 0;
+        var labels = new HashSet<int>();
+        var cache = maxCachedRows > 0 ? new List<TextExample>() : null;
+        using var sha = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        using var cursor = data.GetRowCursor(cols);
+        var g1 = cursor.GetGetter<ReadOnlyMemory<char>>(schema[first]);
+        var g2 = second is null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(schema[second]);
+        var gl = cursor.GetGetter<uint>(schema[labelName]);
+        ReadOnlyMemory<char> a = default, b = default;
+        uint key = 0;
+        while (cursor.MoveNext())
+        {
+            gl(ref key);
+            if (key == 0)
+            {
+                skipped++;
+                continue;
+            }
+            rows++;
+            labels.Add((int)key - 1);
+            if (cache is not null && cache.Count == maxCachedRows)
+            {
+                cache = null; // more rows than the cache holds: streamed
+            }
+            if (sha is null && vocabulary is null && cache is null)
+            {
+                continue;
+            }
+            g1(ref a);
+            g2?.Invoke(ref b);
+            var row = new TextExample(a.ToString(), g2 is null ? null : b.ToString(), (int)key - 1);
+            if (sha is not null)
+            {
+                Hash(sha, row);
+            }
+            vocabulary?.Add(row.First);
+            vocabulary?.Add(row.Second);
+            cache?.Add(row);
+        }
+        return new TextDataScan(rows, skipped, labels, sha is null ? null : Convert.ToHexString(sha.GetHashAndReset()), cache);
+    }
+    private static void Hash(IncrementalHash sha, TextExample row)
+    {
+        Span<byte> four = stackalloc byte[4];
+        void Int(int v, Span<byte> buffer)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer, v);
+            sha.AppendData(buffer);
+        }
+        Int(row.Label, four);
+        foreach (var text in new[] { row.First, row.Second })
+        {
+            if (text is null)
+            {
+                Int(-1, four);
+                continue;
+            }
+            var bytes = Encoding.UTF8.GetBytes(text);
+            Int(bytes.Length, four);
+            sha.AppendData(bytes);
+        }
+    }
+}

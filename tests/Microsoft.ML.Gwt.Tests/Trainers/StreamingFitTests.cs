@@ -1,0 +1,152 @@
+using Microsoft.ML;
+using Microsoft.ML.Gwt.Tests.Training;
+using Microsoft.ML.Gwt.Trainers;
+using Microsoft.ML.Gwt.Training;
+
+namespace Microsoft.ML.Gwt.Tests.Trainers;
+
+/// <summary>Fit reads its data through cursors epoch by epoch (issue 13), with the streaming options wired through.</summary>
+[TestClass]
+public sealed class StreamingFitTests
+{
+    private static readonly string[] Words = { "cat", "dog", "sat", "mat", "sun", "rain", "hello", "world", "fast", "slow", "big", "small" };
+
+    /// <summary>Rows of 1 to 12 words (so lengths differ), labelled by whether "cat" is among them.</summary>
+    private static (MLContext Ml, IDataView Train, IDataView Validation) Data(int rows)
+    {
+        var ml = new MLContext(seed: 1);
+        var rng = new Random(4);
+        var items = Enumerable.Range(0, rows).Select(_ =>
+        {
+            var text = string.Join(' ', Enumerable.Range(0, 1 + rng.Next(12)).Select(_ => Words[rng.Next(Words.Length)]));
+            return new Email { Label = text.Contains("cat") ? "cat" : "none", Text = text };
+        }).ToList();
+        var map = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(items));
+        return (ml, map.Transform(ml.Data.LoadFromEnumerable(items)), map.Transform(ml.Data.LoadFromEnumerable(items.Take(12).ToList())));
+    }
+
+    private static GwtTextClassificationTrainer.Options Options() => new()
+    {
+        Sentence1ColumnName = "Text", MaxEpochs = 2, BatchSize = 4, MaxSequenceLength = 16, LearningRate = 1e-3, Seed = 3,
+        MaxVocabularySize = 64, LogEverySteps = 1000,
+    };
+
+    private static Dictionary<string, float[]> Train(MLContext ml, IDataView data, GwtTextClassificationTrainer.Options o) =>
+        TrainingLoopTests.Weights(ml.MulticlassClassification.Trainers.Gwt(o).Fit(data).Model);
+
+    [TestMethod]
+    public void StreamedFitOpensOneCursorPerEpochPlusTheScanAndReadsOnlyAWindowAhead()
+    {
+        var (ml, train, validation) = Data(120);
+        var counting = new CountingDataView(train);
+        var countingValidation = new CountingDataView(validation);
+        var o = Options();
+        o.MaxCachedRows = 0;
+        o.ShuffleBufferSize = 8;
+        o.LengthGroupingWindow = 2;
+        o.PrefetchBatches = 2;
+        o.ValidationSet = countingValidation;
+        long readAtFirstStep = -1;
+        TrainingHooks.BeforeOptimizerStep = s =>
+        {
+            if (readAtFirstStep < 0)
+            {
+                readAtFirstStep = Interlocked.Read(ref counting.RowsReadByLastCursor);
+            }
+        };
+        try
+        {
+            ml.MulticlassClassification.Trainers.Gwt(o).Fit(counting);
+        }
+        finally
+        {
+            TrainingHooks.BeforeOptimizerStep = null;
+        }
+        Assert.AreEqual(3, counting.Cursors, "one scan (counts, hash, vocabulary) and one cursor per epoch");
+        Assert.AreEqual(3 * 120, counting.RowsRead);
+        Assert.AreEqual(3, countingValidation.Cursors, "one scan and one cursor per validation");
+        // At the first step the epoch's cursor has read the shuffle pool (8 rows) and at most the producer's windows:
+        // the queue (2 batches), the batch in training and one window being assembled (2 batches of 4 rows each).
+        Assert.IsTrue(readAtFirstStep is > 0 and <= 8 + 4 * 8, $"{readAtFirstStep} of 120 rows read at the first step");
+    }
+
+    [TestMethod]
+    public void CachedFitReadsTheDataOnceAndGivesTheStreamedWeights()
+    {
+        var (ml, train, validation) = Data(40);
+        var counting = new CountingDataView(train);
+        var o = Options();
+        o.ValidationSet = validation;
+        o.MaxCachedRows = 40;
+        o.PrefetchBatches = 0;
+        var cached = Train(ml, counting, o);
+        Assert.AreEqual(1, counting.Cursors, "the scan caches 40 rows: no cursor per epoch");
+
+        var streamedOptions = Options();
+        streamedOptions.ValidationSet = validation;
+        streamedOptions.MaxCachedRows = 0;
+        streamedOptions.PrefetchBatches = 3;
+        var streamed = Train(ml, counting, streamedOptions);
+        Assert.AreEqual(1 + 3, counting.Cursors, "streamed: a scan and two epochs");
+        foreach (var (name, w) in cached)
+        {
+            CollectionAssert.AreEqual(w, streamed[name], $"{name}: identical weights cached without prefetching and streamed with it");
+        }
+    }
+
+    [TestMethod]
+    public void ShufflingAndLengthGroupingOptionsChangeTheBatches()
+    {
+        var (ml, train, _) = Data(40);
+        var baseline = Train(ml, train, Options());
+        foreach (var (name, change) in new (string, Action<GwtTextClassificationTrainer.Options>)[]
+        {
+            ("ShuffleBufferSize = 1", o => o.ShuffleBufferSize = 1),
+            ("GroupByLength = false", o => o.GroupByLength = false),
+            ("LengthGroupingWindow = 2", o => o.LengthGroupingWindow = 2),
+        })
+        {
+            var o = Options();
+            change(o);
+            var other = Train(ml, train, o);
+            Assert.IsTrue(baseline.Any(kv => !kv.Value.SequenceEqual(other[kv.Key])), $"{name} trains on other batches");
+        }
+    }
+
+    [TestMethod]
+    public void StreamedDataLargerThanThePoolUsesTheSourcesShufflingCursor()
+    {
+        var (ml, train, _) = Data(40);
+        var o = Options();
+        o.MaxCachedRows = 0;
+        o.ShuffleBufferSize = 8;
+        var shuffling = new CountingDataView(train, canShuffle: true);
+        Train(ml, shuffling, o);
+        Assert.AreEqual(2, shuffling.ShufflingCursors, "one seeded shuffling cursor per epoch (the scan reads in order)");
+
+        o.ShuffleBufferSize = 40;
+        var covered = new CountingDataView(train, canShuffle: true);
+        Train(ml, covered, o);
+        Assert.AreEqual(0, covered.ShufflingCursors, "the pool covers the data: its permutation alone");
+    }
+
+    [TestMethod]
+    public void InvalidStreamingOptionsAreRefusedByName()
+    {
+        var ml = new MLContext(seed: 1);
+        foreach (var (name, change) in new (string, Action<GwtTextClassificationTrainer.Options>)[]
+        {
+            (nameof(GwtTextClassificationTrainer.Options.ShuffleBufferSize), o => o.ShuffleBufferSize = 0),
+            (nameof(GwtTextClassificationTrainer.Options.MaxCachedRows), o => o.MaxCachedRows = -1),
+            (nameof(GwtTextClassificationTrainer.Options.LengthGroupingWindow), o => o.LengthGroupingWindow = 0),
+            (nameof(GwtTextClassificationTrainer.Options.PrefetchBatches), o => o.PrefetchBatches = -1),
+        })
+        {
+            var o = Options();
+            change(o);
+            var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Gwt(o));
+            Assert.AreEqual(name, ex.ParamName);
+            StringAssert.Contains(ex.Message, name);
+        }
+    }
+}
