@@ -65,7 +65,7 @@ public static class GwtCatalog
     public static MLContext RegisterGwtComponents(this MLContext mlContext)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
-        MlNetInterop.RegisterLoaders(mlContext);
+        MlNetInterop.RegisterLoaders(mlContext, GwtModelLoaderAssembly.Instance);
         return mlContext;
     }
 

@@ -26,7 +26,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         options.Validate();
         _host = env.Register(nameof(GwtTextClassificationTrainer));
         _options = options;
-        MlNetInterop.RegisterLoaders(env);
+        MlNetInterop.RegisterLoaders(env, GwtModelLoaderAssembly.Instance);
     }
 
     /// <summary>The options this trainer was created with.</summary>

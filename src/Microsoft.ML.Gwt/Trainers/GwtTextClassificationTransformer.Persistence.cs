@@ -28,7 +28,7 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
 
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
-        var w = MlNetInterop.BeginSave(ctx, ModelSignature, Version, LoaderSignature);
+        var w = MlNetInterop.BeginSave(ctx, ModelSignature, Version, LoaderSignature, GwtModelLoaderAssembly.Instance);
         var sums = new ModelChecksums();
         var settings = PartBytes(WriteSettings);
         sums.Add(SettingsPart, ModelChecksums.Hash(settings));
@@ -96,14 +96,14 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
             sums.Add(part, hashing.GetHashAndReset());
         });
 
-    /// <summary>ML.NET's loader entry, called by the loader that <see cref="ModelLoaderAssembly"/> emits; <paramref name="ctx"/> is a ModelLoadContext.</summary>
+    /// <summary>ML.NET's loader entry, called by the loader that <see cref="GwtModelLoaderAssembly"/> emits; <paramref name="ctx"/> is a ModelLoadContext.</summary>
     /// <exception cref="InvalidDataException">The file is damaged or of an older format; the message names the damaged part.</exception>
     internal static GwtTextClassificationTransformer CreateFromModelContext(IHostEnvironment env, object ctx)
     {
         BinaryReader r;
         try
         {
-            r = MlNetInterop.BeginLoad(ctx, ModelSignature, Version, LoaderSignature);
+            r = MlNetInterop.BeginLoad(ctx, ModelSignature, Version, LoaderSignature, GwtModelLoaderAssembly.Instance);
         }
         catch (FormatException ex)
         {

@@ -7,34 +7,42 @@ namespace Microsoft.ML.Gwt.Tests.Packaging;
 [TestClass]
 public sealed class PackageTests
 {
-    private static XDocument Nuspec()
+    private static XDocument Nuspec(string package, string id)
     {
-        using var zip = ZipFile.OpenRead(PackedLibrary.Package);
-        using var stream = zip.GetEntry("Microsoft.ML.Gwt.nuspec")!.Open();
+        using var zip = ZipFile.OpenRead(package);
+        using var stream = zip.GetEntry(id + ".nuspec")!.Open();
         return XDocument.Load(stream);
     }
 
-    private static Dictionary<string, string> Dependencies() => Nuspec().Descendants()
-        .Where(e => e.Name.LocalName == "dependency")
-        .ToDictionary(e => e.Attribute("id")!.Value, e => e.Attribute("version")!.Value);
+    private static Dictionary<string, string> Dependencies(string package = "Microsoft.ML.Gwt") =>
+        Nuspec(package == "Microsoft.ML.Gwt" ? PackedLibrary.Package : PackedLibrary.OnnxPackage, package).Descendants()
+            .Where(e => e.Name.LocalName == "dependency")
+            .ToDictionary(e => e.Attribute("id")!.Value, e => e.Attribute("version")!.Value);
 
-    /// <summary>The library project's own PackageReference items, with their central versions.</summary>
-    private static Dictionary<string, string> LibraryReferences()
+    /// <summary>A library project's own PackageReference items with their central versions, and its ProjectReferences
+    /// (packed at the version being packed).</summary>
+    private static Dictionary<string, string> LibraryReferences(string project)
     {
         var root = PackedLibrary.RepositoryRoot;
         var versions = XDocument.Load(Path.Combine(root, "Directory.Packages.props")).Descendants("PackageVersion")
             .ToDictionary(e => e.Attribute("Include")!.Value, e => e.Attribute("Version")!.Value);
-        return XDocument.Load(Path.Combine(root, "src", "Microsoft.ML.Gwt", "Microsoft.ML.Gwt.csproj")).Descendants("PackageReference")
+        var csproj = XDocument.Load(Path.Combine(root, "src", project, project + ".csproj"));
+        return csproj.Descendants("PackageReference")
             .Select(e => e.Attribute("Include")!.Value)
-            .ToDictionary(id => id, id => versions[id]);
+            .ToDictionary(id => id, id => versions[id])
+            .Concat(csproj.Descendants("ProjectReference").Select(e =>
+                KeyValuePair.Create(Path.GetFileNameWithoutExtension(e.Attribute("Include")!.Value), PackedLibrary.Version)))
+            .ToDictionary();
     }
 
     [TestMethod]
     [TestCategory("Integration")]
-    public void PackageDependsOnExactlyWhatTheLibraryReferences()
+    [DataRow("Microsoft.ML.Gwt")]
+    [DataRow(PackedLibrary.OnnxPackageId)]
+    public void PackageDependsOnExactlyWhatTheLibraryReferences(string package)
     {
-        var dependencies = Dependencies();
-        var references = LibraryReferences();
+        var dependencies = Dependencies(package);
+        var references = LibraryReferences(package);
         CollectionAssert.AreEquivalent(references.Keys.ToArray(), dependencies.Keys.ToArray(),
             $"package dependencies: {string.Join(", ", dependencies.Keys)}; library references: {string.Join(", ", references.Keys)}");
         foreach (var (id, version) in references)
@@ -42,6 +50,19 @@ public sealed class PackageTests
             Assert.AreEqual(version, dependencies[id], id);
         }
         Assert.IsFalse(dependencies.Keys.Any(id => id.StartsWith("SkiaSharp", StringComparison.Ordinal)), "the sample's SkiaSharp pin leaked");
+    }
+
+    [TestMethod]
+    [TestCategory("Integration")]
+    public void TheScoringPackageShipsItsAssemblyAndNeverDependsOnTorchSharp()
+    {
+        Assert.AreEqual(PackedLibrary.Version, Dependencies()[PackedLibrary.OnnxPackageId]);
+        Assert.IsFalse(Dependencies(PackedLibrary.OnnxPackageId).Keys.Any(id => id.StartsWith("TorchSharp", StringComparison.OrdinalIgnoreCase)),
+            string.Join(", ", Dependencies(PackedLibrary.OnnxPackageId).Keys));
+        using var zip = ZipFile.OpenRead(PackedLibrary.OnnxPackage);
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        Assert.Contains("lib/net10.0/Microsoft.ML.Gwt.Onnx.dll", names);
+        Assert.Contains("lib/net10.0/Microsoft.ML.Gwt.Onnx.xml", names);
     }
 
     [TestMethod]

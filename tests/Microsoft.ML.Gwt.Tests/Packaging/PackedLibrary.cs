@@ -28,8 +28,14 @@ internal static class PackedLibrary
     /// <summary>The unique version it was packed with.</summary>
     public static string Version => Packed.Value.Version;
 
-    /// <summary>The .nupkg file.</summary>
+    /// <summary>The Microsoft.ML.Gwt .nupkg file.</summary>
     public static string Package => Packed.Value.Package;
+
+    /// <summary>The package id of the TorchSharp-free part (tokenizers, ONNX Runtime scoring).</summary>
+    public const string OnnxPackageId = "Microsoft.ML.Gwt.Onnx";
+
+    /// <summary>The Microsoft.ML.Gwt.Onnx .nupkg file.</summary>
+    public static string OnnxPackage => Path.Combine(Feed, $"{OnnxPackageId}.{Version}.nupkg");
 
     /// <summary>Runs a process and returns its exit code and output (stdout then stderr).</summary>
     public static (int Code, string Output) Run(string file, string arguments, string dir)
@@ -50,11 +56,14 @@ internal static class PackedLibrary
         var work = Directory.CreateTempSubdirectory("gwt-pack-").FullName;
         var feed = Path.Combine(work, "feed");
         string version = $"0.1.0-test{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-        var project = Path.Combine(RepositoryRoot, "src", "Microsoft.ML.Gwt", "Microsoft.ML.Gwt.csproj");
-        var pack = Run("dotnet", $"pack \"{project}\" -c {config} --no-build -o \"{feed}\" -p:PackageVersion={version}", work);
-        Assert.AreEqual(0, pack.Code, pack.Output);
-        var package = Path.Combine(feed, $"Microsoft.ML.Gwt.{version}.nupkg");
-        Assert.IsTrue(File.Exists(package), pack.Output);
-        return (feed, version, package);
+        // The TorchSharp-free scoring package first: Microsoft.ML.Gwt depends on it at the same version.
+        foreach (var name in new[] { OnnxPackageId, "Microsoft.ML.Gwt" })
+        {
+            var project = Path.Combine(RepositoryRoot, "src", name, name + ".csproj");
+            var pack = Run("dotnet", $"pack \"{project}\" -c {config} --no-build -o \"{feed}\" -p:PackageVersion={version}", work);
+            Assert.AreEqual(0, pack.Code, pack.Output);
+            Assert.IsTrue(File.Exists(Path.Combine(feed, $"{name}.{version}.nupkg")), pack.Output);
+        }
+        return (feed, version, Path.Combine(feed, $"Microsoft.ML.Gwt.{version}.nupkg"));
     }
 }

@@ -8,7 +8,7 @@ namespace Microsoft.ML.Gwt.Tokenization;
 public readonly record struct EncodedText(int[] Ids, int[] TypeIds);
 
 /// <summary>
-/// Turns text into the token ids a <see cref="Modeling.TransformerEncoder"/> expects, with the model family's special
+/// Turns text into the token ids a transformer encoder (<c>Microsoft.ML.Gwt.Modeling.TransformerEncoder</c>) expects, with the model family's special
 /// tokens, truncation and sentence-pair layout. Implementations persist themselves for ML.NET model files.
 /// </summary>
 public abstract class TextTokenizer

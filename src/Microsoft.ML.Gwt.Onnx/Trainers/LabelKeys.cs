@@ -52,7 +52,7 @@ internal sealed class LabelKeys
         return new LabelKeys(typed);
     }
 
-    /// <summary>The values as text (for <c>SlotNames</c> and <see cref="GwtTextClassificationTransformer.LabelNames"/>).</summary>
+    /// <summary>The values as text (for <c>SlotNames</c> and <c>GwtTextClassificationTransformer.LabelNames</c>).</summary>
     public string[] ToText() => _typed.ToText();
 
     /// <summary>Describes the first difference from <paramref name="other"/> (another label's keys), or returns null when

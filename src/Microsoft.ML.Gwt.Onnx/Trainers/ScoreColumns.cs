@@ -6,7 +6,7 @@ namespace Microsoft.ML.Gwt.Trainers;
 /// The one description of the columns the classifier adds: <c>Score</c> (a vector of class probabilities, with
 /// <c>SlotNames</c> as text and <c>TrainingLabelValues</c> in the label's own type when the label has key values) and
 /// <c>PredictedLabel</c> (a <c>Key&lt;UInt32&gt;</c> whose <c>KeyValues</c> are the label's, in the label's own type).
-/// The estimator's <see cref="GwtTextClassificationTrainer.GetOutputSchema"/> and the transformer's output schema are
+/// The estimator's <c>GwtTextClassificationTrainer.GetOutputSchema</c> and the transformer's output schema are
 /// both built from <see cref="Describe"/>, so what the estimator promises is what the transformer produces.
 /// </summary>
 internal sealed class ScoreColumns

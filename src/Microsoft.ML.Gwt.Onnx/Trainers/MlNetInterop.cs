@@ -14,23 +14,23 @@ internal static class MlNetInterop
     private static readonly Type VersionInfoType = Core.GetType("Microsoft.ML.VersionInfo", throwOnError: true)!;
     private static readonly Type LoadContextType = Core.GetType("Microsoft.ML.ModelLoadContext", throwOnError: true)!;
 
-    /// <summary>Registers our transformer's loader in <paramref name="env"/>'s component catalog. Model loading does this
+    /// <summary>Registers a transformer's loader in <paramref name="env"/>'s component catalog. Model loading does this
     /// by itself through <see cref="ModelLoaderAssembly"/>; registering up front is harmless (ML.NET skips an assembly it has seen).</summary>
-    public static void RegisterLoaders(IHostEnvironment env)
+    public static void RegisterLoaders(IHostEnvironment env, ModelLoaderAssembly loader)
     {
         ArgumentNullException.ThrowIfNull(env);
         MlNetVersionGuard.EnsureSupported();
-        ModelLoaderAssembly.Install();
-        env.ComponentCatalog.RegisterAssembly(ModelLoaderAssembly.Assembly);
+        loader.Install();
+        env.ComponentCatalog.RegisterAssembly(loader.Assembly);
     }
 
     /// <summary>Starts a model entry: <c>ctx.CheckAtModel(); ctx.SetVersionInfo(...)</c>; returns <c>ctx.Writer</c>.</summary>
-    public static BinaryWriter BeginSave(ModelSaveContext ctx, string modelSignature, uint version, string loaderSignature)
+    public static BinaryWriter BeginSave(ModelSaveContext ctx, string modelSignature, uint version, string loaderSignature, ModelLoaderAssembly loader)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         MlNetVersionGuard.EnsureSupported();
         Invoke(ctx, "CheckAtModel");
-        Invoke(ctx, "SetVersionInfo", CreateVersionInfo(modelSignature, version, loaderSignature));
+        Invoke(ctx, "SetVersionInfo", CreateVersionInfo(modelSignature, version, loaderSignature, loader.Name));
         return (BinaryWriter)Member(ctx, "Writer");
     }
 
@@ -39,7 +39,7 @@ internal static class MlNetInterop
         Invoke(ctx, "SaveBinaryStream", name, action);
 
     /// <summary>Checks the entry's version header and returns <c>ctx.Reader</c>.</summary>
-    public static BinaryReader BeginLoad(object ctx, string modelSignature, uint version, string loaderSignature)
+    public static BinaryReader BeginLoad(object ctx, string modelSignature, uint version, string loaderSignature, ModelLoaderAssembly loader)
     {
         MlNetVersionGuard.EnsureSupported();
         if (ctx is null || !LoadContextType.IsInstanceOfType(ctx))
@@ -47,7 +47,7 @@ internal static class MlNetInterop
             throw new ArgumentException("Expected ML.NET's ModelLoadContext.", nameof(ctx));
         }
         CheckNotOlder(ctx, modelSignature, version);
-        Invoke(ctx, "CheckAtModel", CreateVersionInfo(modelSignature, version, loaderSignature));
+        Invoke(ctx, "CheckAtModel", CreateVersionInfo(modelSignature, version, loaderSignature, loader.Name));
         return (BinaryReader)Member(ctx, "Reader");
     }
 
@@ -113,9 +113,9 @@ internal static class MlNetInterop
         return (SchemaShape.Column)ctor.Invoke(args);
     }
 
-    private static object CreateVersionInfo(string modelSignature, uint version, string loaderSignature) =>
+    private static object CreateVersionInfo(string modelSignature, uint version, string loaderSignature, string loaderAssembly) =>
         Activator.CreateInstance(VersionInfoType, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, null,
-            new object?[] { modelSignature, version, version, version, ModelLoaderAssembly.Name, loaderSignature, null }, null)!;
+            new object?[] { modelSignature, version, version, version, loaderAssembly, loaderSignature, null }, null)!;
 
     private static object? Invoke(object target, string name, params object[] args)
     {
