@@ -15,7 +15,7 @@ namespace Microsoft.ML.Gwt.Trainers;
 /// settings, config, tokenizer, label values and weights, each checked against a SHA-256 on load). Scoring is
 /// thread-safe.
 /// </summary>
-public sealed partial class GwtTextClassificationTransformer : ITransformer, IDisposable
+public sealed partial class GwtTextClassificationTransformer : ITransformer, IDisposable, ITextClassifierScorer
 {
     internal const string LoaderSignature = "GwtTextClassifierExec";
 
@@ -143,6 +143,11 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
         return result;
     }
 
+    int ITextClassifierScorer.ScoringBatchSize => Options.ScoringBatchSize;
+
+    float[][] ITextClassifierScorer.ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows) => ScoreBatch(rows);
+
+    /// <summary>Class probabilities of each row (one forward pass).</summary>
     internal float[][] ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows)
     {
         if (rows.Count == 0)
@@ -195,20 +200,6 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
     /// <summary>The columns this model adds (the same description the trainer's <c>GetOutputSchema</c> uses).</summary>
     internal ScoreColumns OutputColumns() => ScoreColumns.ForModel(Options.ScoreColumn, Options.PredictedLabelColumn, NumClasses, Options.Labels);
 
-    /// <summary>The key (1-based) of the most probable class.</summary>
-    internal static uint ArgMax(float[] probs)
-    {
-        int best = 0;
-        for (int i = 1; i < probs.Length; i++)
-        {
-            if (probs[i] > probs[best])
-            {
-                best = i;
-            }
-        }
-        return (uint)best + 1;
-    }
-
     /// <summary>Releases the model's native memory.</summary>
     public void Dispose()
     {
@@ -217,18 +208,10 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
         _moveLock.Dispose();
     }
 
-    /// <summary>Reads the text getters of a row.</summary>
-    internal (ValueGetter<ReadOnlyMemory<char>> First, ValueGetter<ReadOnlyMemory<char>>? Second) TextGetters(DataViewRow row) =>
+    (ValueGetter<ReadOnlyMemory<char>> First, ValueGetter<ReadOnlyMemory<char>>? Second) ITextClassifierScorer.TextGetters(DataViewRow row) =>
         (row.GetGetter<ReadOnlyMemory<char>>(row.Schema[Options.Sentence1]),
          Options.Sentence2 is null ? null : row.GetGetter<ReadOnlyMemory<char>>(row.Schema[Options.Sentence2]));
 
-    internal IEnumerable<DataViewSchema.Column> TextColumnsOf(DataViewSchema schema) =>
+    IEnumerable<DataViewSchema.Column> ITextClassifierScorer.TextColumnsOf(DataViewSchema schema) =>
         new[] { Options.Sentence1, Options.Sentence2 }.OfType<string>().Select(n => schema[n]);
-
-    internal static string Read(ValueGetter<ReadOnlyMemory<char>> getter)
-    {
-        ReadOnlyMemory<char> v = default;
-        getter(ref v);
-        return v.ToString();
-    }
 }

@@ -18,20 +18,63 @@ internal static class ScoreGetters
             };
             return score;
         }
-        ValueGetter<uint> predicted = (ref uint v) => v = GwtTextClassificationTransformer.ArgMax(probabilities());
+        ValueGetter<uint> predicted = (ref uint v) => v = ArgMax(probabilities());
         return predicted;
+    }
+
+    /// <summary>The key (1-based) of the most probable class.</summary>
+    internal static uint ArgMax(float[] probs)
+    {
+        int best = 0;
+        for (int i = 1; i < probs.Length; i++)
+        {
+            if (probs[i] > probs[best])
+            {
+                best = i;
+            }
+        }
+        return (uint)best + 1;
+    }
+
+    /// <summary>Reads a text getter's current value.</summary>
+    internal static string Read(ValueGetter<ReadOnlyMemory<char>> getter)
+    {
+        ReadOnlyMemory<char> v = default;
+        getter(ref v);
+        return v.ToString();
     }
 }
 
-/// <summary>The lazy output of <see cref="GwtTextClassificationTransformer.Transform"/>: input columns pass through, and
+/// <summary>What <see cref="ScoredDataView"/> and <see cref="RowMapper"/> need from a text classifier: the TorchSharp
+/// <c>GwtTextClassificationTransformer</c> and the ONNX Runtime <c>GwtOnnxTextClassificationTransformer</c> score
+/// through the same cursors.</summary>
+internal interface ITextClassifierScorer
+{
+    /// <summary>The input schema plus the score and predicted-label columns.</summary>
+    DataViewSchema GetOutputSchema(DataViewSchema inputSchema);
+
+    /// <summary>The text columns the model reads.</summary>
+    IEnumerable<DataViewSchema.Column> TextColumnsOf(DataViewSchema schema);
+
+    /// <summary>Getters of the text columns of a row.</summary>
+    (ValueGetter<ReadOnlyMemory<char>> First, ValueGetter<ReadOnlyMemory<char>>? Second) TextGetters(DataViewRow row);
+
+    /// <summary>Rows per forward pass.</summary>
+    int ScoringBatchSize { get; }
+
+    /// <summary>Class probabilities of each row.</summary>
+    float[][] ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows);
+}
+
+/// <summary>The lazy output of a text classifier's <c>Transform</c>: input columns pass through, and
 /// when the score or predicted-label column is asked for, the input is read once, <c>ScoringBatchSize</c> rows at a
 /// time: each batch's active input values are kept while its rows are served, and it is scored on the first request.</summary>
 internal sealed class ScoredDataView : IDataView
 {
-    private readonly GwtTextClassificationTransformer _parent;
+    private readonly ITextClassifierScorer _parent;
     private readonly IDataView _input;
 
-    public ScoredDataView(GwtTextClassificationTransformer parent, IDataView input)
+    public ScoredDataView(ITextClassifierScorer parent, IDataView input)
     {
         _parent = parent;
         _input = input;
@@ -79,7 +122,7 @@ internal sealed class ScoredDataView : IDataView
                 needed = needed.Concat(view._parent.TextColumnsOf(inputSchema)).Distinct();
             }
             _input = view._input.GetRowCursor(needed);
-            _batchSize = view._parent.Options.ScoringBatchSize;
+            _batchSize = view._parent.ScoringBatchSize;
             if (_scoring)
             {
                 _batch = new RowBatch(view._parent, _input, inputSchema.Where(c => _active[c.Index]), _batchSize);
@@ -144,7 +187,7 @@ internal sealed class ScoredDataView : IDataView
 /// from the one input cursor as it moves, and their class probabilities once asked for.</summary>
 internal sealed class RowBatch
 {
-    private readonly GwtTextClassificationTransformer _parent;
+    private readonly ITextClassifierScorer _parent;
     private readonly DataViewRowCursor _input;
     private readonly ValueGetter<ReadOnlyMemory<char>> _first;
     private readonly ValueGetter<ReadOnlyMemory<char>>? _second;
@@ -157,7 +200,7 @@ internal sealed class RowBatch
     private int _slot = -1;
     private bool _sourceEnded;
 
-    public RowBatch(GwtTextClassificationTransformer parent, DataViewRowCursor input, IEnumerable<DataViewSchema.Column> passThrough, int size)
+    public RowBatch(ITextClassifierScorer parent, DataViewRowCursor input, IEnumerable<DataViewSchema.Column> passThrough, int size)
     {
         _parent = parent;
         _input = input;
@@ -191,7 +234,7 @@ internal sealed class RowBatch
                 _sourceEnded = true;
                 break;
             }
-            _texts[_count] = (GwtTextClassificationTransformer.Read(_first), _second is null ? null : GwtTextClassificationTransformer.Read(_second));
+            _texts[_count] = (ScoreGetters.Read(_first), _second is null ? null : ScoreGetters.Read(_second));
             _id(ref _ids[_count]);
             foreach (var column in _columns.Values)
             {
@@ -273,9 +316,9 @@ internal sealed class RowBatch
 /// <summary>Row-by-row scoring for <c>PredictionEngine</c>: the scores of the current input row, computed once per row.</summary>
 internal sealed class RowMapper : IRowToRowMapper
 {
-    private readonly GwtTextClassificationTransformer _parent;
+    private readonly ITextClassifierScorer _parent;
 
-    public RowMapper(GwtTextClassificationTransformer parent, DataViewSchema inputSchema)
+    public RowMapper(ITextClassifierScorer parent, DataViewSchema inputSchema)
     {
         _parent = parent;
         InputSchema = inputSchema;
@@ -349,7 +392,7 @@ internal sealed class RowMapper : IRowToRowMapper
         {
             if (_input.Position != _cachedPosition || _input.Position < 0)
             {
-                _cached = _mapper._parent.ScoreBatch(new[] { ((string?)GwtTextClassificationTransformer.Read(_first!), _second is null ? null : GwtTextClassificationTransformer.Read(_second)) })[0];
+                _cached = _mapper._parent.ScoreBatch(new[] { ((string?)ScoreGetters.Read(_first!), _second is null ? null : ScoreGetters.Read(_second)) })[0];
                 _cachedPosition = _input.Position;
             }
             return _cached;
