@@ -21,10 +21,17 @@ internal sealed class OnnxGraphBuilder
     private readonly Dictionary<string, string> _constants = new();
     private int _counter;
 
-    public OnnxGraphBuilder(string name)
+    /// <param name="name">The graph's name.</param>
+    /// <param name="quantizeEncoderLinears">Whether the encoder layers' linear layers are written in ONNX Runtime's
+    /// dynamic int8 form (<see cref="QuantizedLinear"/>).</param>
+    public OnnxGraphBuilder(string name, bool quantizeEncoderLinears = false)
     {
         _graph = new GraphProto { Name = name };
+        QuantizeEncoderLinears = quantizeEncoderLinears;
     }
+
+    /// <summary>Whether the linear layers inside encoder layers are quantized.</summary>
+    public bool QuantizeEncoderLinears { get; }
 
     /// <summary>A fresh value name starting with <paramref name="hint"/>.</summary>
     public string Fresh(string hint) => $"{hint}_{_counter++}";
@@ -44,15 +51,19 @@ internal sealed class OnnxGraphBuilder
     }
 
     /// <summary>Adds a node and returns its (only) output.</summary>
-    public string Node(string op, string[] inputs, string? output = null, params AttributeProto[] attributes)
+    public string Node(string op, string[] inputs, string? output = null, params AttributeProto[] attributes) =>
+        Nodes(op, inputs, 1, output is null ? null : new[] { output }, attributes)[0];
+
+    /// <summary>Adds a node with <paramref name="outputs"/> outputs and returns their names.</summary>
+    public string[] Nodes(string op, string[] inputs, int outputs, string[]? names = null, params AttributeProto[] attributes)
     {
-        output ??= Fresh(op);
+        names ??= Enumerable.Range(0, outputs).Select(_ => Fresh(op)).ToArray();
         var node = new NodeProto { OpType = op, Name = Fresh("n_" + op) };
         node.Input.AddRange(inputs);
-        node.Output.Add(output);
+        node.Output.AddRange(names);
         node.Attribute.AddRange(attributes);
         _graph.Node.Add(node);
-        return output;
+        return names;
     }
 
     /// <summary>A float32 initializer.</summary>
@@ -92,12 +103,56 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
-    /// <summary><c>x · Wᵀ + b</c> with PyTorch's <c>[out, in]</c> weight (stored transposed as <c>[in, out]</c>).</summary>
+    /// <summary><c>x · Wᵀ + b</c> with PyTorch's <c>[out, in]</c> weight (stored transposed as <c>[in, out]</c>); inside
+    /// encoder layers, quantized when <see cref="QuantizeEncoderLinears"/>.</summary>
     public string Linear(string x, OnnxWeights weights, string module, bool hasBias = true)
     {
-        var w = Floats(module + ".weight^T", weights.Transposed(module + ".weight", out var shape), shape);
-        var y = Node("MatMul", new[] { x, w });
+        var transposed = weights.Transposed(module + ".weight", out var shape);
+        bool quantize = QuantizeEncoderLinears && (module.StartsWith("encoder.layer.", StringComparison.Ordinal) || module.StartsWith("transformer.layer.", StringComparison.Ordinal));
+        var y = quantize
+            ? QuantizedLinear(x, weights.Prefix + module, transposed, shape)
+            : Node("MatMul", new[] { x, Floats(weights.Prefix + module + ".weight^T", transposed, shape) });
         return hasBias ? Node("Add", new[] { y, weights.Initializer(this, module + ".bias") }) : y;
+    }
+
+    /// <summary>
+    /// ONNX Runtime's dynamic quantization of a product <c>x · W</c> (<c>W</c> <c>[in, out]</c>): the weight is stored as
+    /// int8 with one symmetric scale per output column (<c>max |w| / 127</c>, zero point 0); at run time
+    /// <c>DynamicQuantizeLinear</c> turns <c>x</c> into uint8 with its own scale and zero point, <c>MatMulInteger</c>
+    /// multiplies in int32, and the result is scaled back to float32 by <c>x_scale · w_scale</c>. ONNX Runtime fuses the
+    /// pattern into its <c>DynamicQuantizeMatMul</c> kernel.
+    /// </summary>
+    public string QuantizedLinear(string x, string name, float[] w, long[] shape)
+    {
+        long rows = shape[0], cols = shape[1];
+        var scales = new float[cols];
+        for (long r = 0; r < rows; r++)
+        {
+            for (long c = 0; c < cols; c++)
+            {
+                scales[c] = Math.Max(scales[c], Math.Abs(w[r * cols + c]));
+            }
+        }
+        for (long c = 0; c < cols; c++)
+        {
+            scales[c] = scales[c] > 0 ? scales[c] / 127f : 1f;
+        }
+        var q = new sbyte[w.Length];
+        for (long r = 0; r < rows; r++)
+        {
+            for (long c = 0; c < cols; c++)
+            {
+                q[r * cols + c] = (sbyte)Math.Clamp(MathF.Round(w[r * cols + c] / scales[c], MidpointRounding.ToEven), -127, 127);
+            }
+        }
+        var weight = new TensorProto { Name = name + ".weight^T(int8)", DataType = (int)TensorProto.Types.DataType.Int8, RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(q.AsSpan())) };
+        weight.Dims.AddRange(shape);
+        _graph.Initializer.Add(weight);
+        var weightScale = Floats(name + ".weight_scale", scales, cols);
+        var dq = Nodes("DynamicQuantizeLinear", new[] { x }, 3);
+        var product = Node("MatMulInteger", new[] { dq[0], weight.Name, dq[2] });
+        var asFloat = Node("Cast", new[] { product }, null, Attr("to", (long)TensorProto.Types.DataType.Float));
+        return Node("Mul", new[] { asFloat, Node("Mul", new[] { dq[1], weightScale }) });
     }
 
     /// <summary>LayerNormalization over the last axis, with the module's weight, bias and epsilon.</summary>

@@ -17,12 +17,12 @@ internal static class OnnxModelExporter
     public const string ProbabilitiesName = "probabilities";
 
     /// <summary>The graph of <paramref name="model"/>.</summary>
-    public static ModelProto Build(TextClassificationModel model)
+    public static ModelProto Build(TextClassificationModel model, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
     {
         ArgumentNullException.ThrowIfNull(model);
         var config = model.Encoder.Config;
         var state = model.state_dict();
-        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_classifier");
+        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_classifier", quantization == GwtOnnxQuantization.DynamicInt8);
         var inputs = OnnxEncoderInputs.Declare(g, config);
         var encoder = new OnnxWeights(state, config.EncoderPrefix + ".");
         var hidden = config.Family switch
@@ -39,9 +39,9 @@ internal static class OnnxModelExporter
     }
 
     /// <summary>The serialized graph.</summary>
-    public static byte[] ToBytes(TextClassificationModel model)
+    public static byte[] ToBytes(TextClassificationModel model, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
     {
         using var noGrad = torch.no_grad();
-        return Build(model).ToByteArray();
+        return Build(model, quantization).ToByteArray();
     }
 }

@@ -14,12 +14,13 @@ public sealed partial class GwtTextClassificationTransformer
     /// gives the same probabilities as TorchSharp within 1e-4. The file is written through a temporary name.
     /// </summary>
     /// <param name="onnxPath">The .onnx file to write (replaced if present).</param>
+    /// <param name="quantization">Float32 weights (default) or the encoder layers' linear layers in dynamic int8.</param>
     /// <remarks>The graph alone needs the caller to tokenize; <see cref="ExportForOnnxScoring"/> writes a folder that
     /// scores text without TorchSharp.</remarks>
-    public void ExportToOnnx(string onnxPath)
+    public void ExportToOnnx(string onnxPath, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
     {
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
-        AtomicFile.WriteAllBytes(onnxPath, OnnxGraph());
+        AtomicFile.WriteAllBytes(onnxPath, OnnxGraph(quantization));
     }
 
     /// <summary>
@@ -29,20 +30,21 @@ public sealed partial class GwtTextClassificationTransformer
     /// <c>MaxSequenceLength</c>, <c>ScoringBatchSize</c>, label names, and a SHA-256 of each file; written last).
     /// </summary>
     /// <param name="folder">The folder (created if missing; an earlier export's files are replaced).</param>
-    public void ExportForOnnxScoring(string folder)
+    /// <param name="quantization">Float32 weights (default) or the encoder layers' linear layers in dynamic int8.</param>
+    public void ExportForOnnxScoring(string folder, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var settings = new OnnxClassifierSettings(Options.Sentence1, Options.Sentence2, Options.ScoreColumn, Options.PredictedLabelColumn,
             Options.MaxSequenceLength, Options.ScoringBatchSize, NumClasses, Options.Labels);
-        OnnxScoringFolder.Write(folder, OnnxGraph(), Tokenizer, settings);
+        OnnxScoringFolder.Write(folder, OnnxGraph(quantization), Tokenizer, settings);
     }
 
-    private byte[] OnnxGraph()
+    private byte[] OnnxGraph(GwtOnnxQuantization quantization)
     {
         _moveLock.EnterReadLock();
         try
         {
-            return OnnxModelExporter.ToBytes(_model);
+            return OnnxModelExporter.ToBytes(_model, quantization);
         }
         finally
         {
