@@ -1,5 +1,7 @@
 // Trains the same text classifier twice, with GWT-compressed Adam and with AdamW (same seed, data and order), on the
-// SpamAssassin-derived dataset shipped in data/spamassassin, and compares them: a table, a loss plot and result files.
+// SpamAssassin-derived dataset shipped in data/spamassassin, and compares them with ML.NET's n-gram + SDCA pipeline on the
+// same split: a table, a loss plot and result files. With --mlm-pretrain, an encoder is first pre-trained as a masked
+// language model on the training split's text (labels unused), and GWT fine-tuning from it is compared with GWT from scratch.
 // Each optimizer runs in its own child process so that peak memory is measured cleanly.
 using System.Diagnostics;
 using System.Globalization;
@@ -32,11 +34,24 @@ catch (Exception ex) when (SampleSettings.IsUserError(ex))
 
 Directory.CreateDirectory(settings.Output);
 AnsiConsole.MarkupLine($"[bold]Microsoft.ML.Gwt sample[/]: {Markup.Escape(settings.Describe())}");
-var results = new List<RunResult>();
-foreach (var kind in new[] { GwtOptimizerKind.Gwt, GwtOptimizerKind.AdamW })
+string? mlmFolder = null;
+PretrainSummary? pretrained = null;
+if (settings.MlmPretrain)
 {
-    AnsiConsole.MarkupLine($"\n[bold]Training with {kind}[/]");
-    var resultPath = Path.Combine(settings.Output, $"run-{kind}.json".ToLowerInvariant());
+    AnsiConsole.MarkupLine($"\n[bold]Pre-training a {settings.ModelSize} encoder on the training split's text (masked language model, labels unused)[/]");
+    pretrained = Runner.Pretrain(settings);
+    mlmFolder = pretrained.Folder;
+}
+// With --mlm-pretrain: GWT fine-tuned from the pre-trained encoder and from scratch; otherwise GWT and AdamW from scratch.
+var variants = settings.MlmPretrain
+    ? new[] { (Name: "GWT, pre-trained", Kind: GwtOptimizerKind.Gwt, From: mlmFolder), (Name: "GWT, from scratch", Kind: GwtOptimizerKind.Gwt, From: (string?)null) }
+    : new[] { (Name: "GWT", Kind: GwtOptimizerKind.Gwt, From: (string?)null), (Name: "AdamW", Kind: GwtOptimizerKind.AdamW, From: (string?)null) };
+var results = new List<RunResult>();
+for (int v = 0; v < variants.Length; v++)
+{
+    var (name, kind, from) = variants[v];
+    AnsiConsole.MarkupLine($"\n[bold]Training: {Markup.Escape(name)}[/]");
+    var resultPath = Path.Combine(settings.Output, $"run-{v}-{kind}.json".ToLowerInvariant());
     var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
     if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
     {
@@ -48,20 +63,33 @@ foreach (var kind in new[] { GwtOptimizerKind.Gwt, GwtOptimizerKind.AdamW })
     }
     psi.ArgumentList.Add("--child");
     psi.ArgumentList.Add(kind.ToString());
+    psi.ArgumentList.Add("--child-name");
+    psi.ArgumentList.Add(name);
+    if (from is not null)
+    {
+        psi.ArgumentList.Add("--child-from");
+        psi.ArgumentList.Add(from);
+    }
     psi.ArgumentList.Add("--result");
     psi.ArgumentList.Add(resultPath);
     using var child = Process.Start(psi)!;
     child.WaitForExit();
     if (child.ExitCode != 0)
     {
-        AnsiConsole.MarkupLine($"[red]The {kind} run failed (exit code {child.ExitCode}).[/]");
+        AnsiConsole.MarkupLine($"[red]The {Markup.Escape(name)} run failed (exit code {child.ExitCode}).[/]");
         return child.ExitCode;
     }
     results.Add(JsonSerializer.Deserialize<RunResult>(File.ReadAllText(resultPath))!);
 }
+RunResult? sdca = null;
+if (settings.Sdca)
+{
+    AnsiConsole.MarkupLine("\n[bold]Training: n-grams + SDCA (FeaturizeText + SdcaMaximumEntropy)[/]");
+    sdca = Runner.RunSdca(settings);
+}
 
-Report.Print(results, settings);
-Report.Write(results, settings);
+Report.Print(results, sdca, pretrained, settings);
+Report.Write(results, sdca, pretrained, settings);
 AnsiConsole.MarkupLine($"\nResults, loss plot and per-run files are in [bold]{Markup.Escape(Path.GetFullPath(settings.Output))}[/]");
 return 0;
 
@@ -84,11 +112,20 @@ internal sealed record SampleSettings
     public GwtPrecision Precision { get; init; } = GwtPrecision.Auto;
     public GwtPrecision? ScoringPrecision { get; init; }
     public GwtOptimizerKind? Child { get; init; }
+    public string? ChildName { get; init; }
+    public string? ChildFrom { get; init; }
     public string? ResultPath { get; init; }
+    /// <summary>Pre-train a masked language model on the training split's text first (labels unused).</summary>
+    public bool MlmPretrain { get; init; }
+    public int PretrainEpochs { get; init; } = 3;
+    public GwtOptimizerKind PretrainOptimizer { get; init; } = GwtOptimizerKind.Gwt;
+    /// <summary>Also train ML.NET's n-gram + SDCA pipeline on the same split (on by default).</summary>
+    public bool Sdca { get; init; } = true;
 
     public string Describe() =>
         $"data {Path.GetFileName(Data)}, {(Pretrained is null ? $"{ModelSize} encoder from scratch" : $"checkpoint {Pretrained}")}, " +
-        $"{Epochs} epochs, batch {BatchSize}, {(MaxTokens is int t ? $"{t}" : "default")} tokens, GWT level {Level}, seed {Seed}, precision {Precision}" + (TrainRows is int n ? $", {n} training rows" : "");
+        $"{Epochs} epochs, batch {BatchSize}, {(MaxTokens is int t ? $"{t}" : "default")} tokens, GWT level {Level}, seed {Seed}, precision {Precision}" + (TrainRows is int n ? $", {n} training rows" : "") +
+        (MlmPretrain ? $", MLM pre-training {PretrainEpochs} epochs with {PretrainOptimizer}" : "");
 
     /// <summary>Errors that mean "wrong input" (options, data file, checkpoint folder), printed as one line.</summary>
     public static bool IsUserError(Exception ex) => ex is ArgumentException or IOException or FormatException or
@@ -134,6 +171,12 @@ internal sealed record SampleSettings
                 "--precision" => s with { Precision = Enum.Parse<GwtPrecision>(Next(), ignoreCase: true) },
                 "--scoring-precision" => s with { ScoringPrecision = Enum.Parse<GwtPrecision>(Next(), ignoreCase: true) },
                 "--child" => s with { Child = Enum.Parse<GwtOptimizerKind>(Next()) },
+                "--child-name" => s with { ChildName = Next() },
+                "--child-from" => s with { ChildFrom = Next() },
+                "--mlm-pretrain" => s with { MlmPretrain = true },
+                "--pretrain-epochs" => s with { PretrainEpochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--pretrain-optimizer" => s with { PretrainOptimizer = Enum.Parse<GwtOptimizerKind>(Next(), ignoreCase: true) },
+                "--no-sdca" => s with { Sdca = false },
                 "--result" => s with { ResultPath = Next() },
                 "--help" or "-h" => throw new ArgumentException(Usage),
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'.\n{Usage}"),
@@ -153,6 +196,10 @@ internal sealed record SampleSettings
           --seed N             (default 42)  --output FOLDER (default output)
           --precision P        auto | float32 | bfloat16 | float16 (CUDA only) (default auto: bfloat16 only on hardware that computes it fast)
           --scoring-precision P  also score the test split in P (float32 | bfloat16) and print its metrics and agreement
+          --mlm-pretrain       pre-train a masked language model on the training split's text (labels unused), then
+                               fine-tune GWT from it and, for comparison, from scratch
+          --pretrain-epochs N  (default 3)   --pretrain-optimizer gwt|adamw (default gwt: the paper's pre-training preset)
+          --no-sdca            skip the n-gram + SDCA baseline (FeaturizeText + SdcaMaximumEntropy, on by default)
         """;
 }
 
@@ -164,12 +211,68 @@ internal sealed class EmailRow
 }
 
 /// <summary>What one run measured.</summary>
-internal sealed record RunResult(string Optimizer, double Accuracy, double MacroF1, double LogLoss, double StateMegabytes,
+internal sealed record RunResult(string Name, string Optimizer, double Accuracy, double MacroF1, double LogLoss, double StateMegabytes,
     double PeakMemoryMegabytes, double TrainSeconds, double ExamplesPerSecond, long Steps, int StepsPerEpoch,
     double[] TrainingLoss, double[] ValidationLoss, double[] ValidationAccuracy);
 
+/// <summary>What MLM pre-training did.</summary>
+internal sealed record PretrainSummary(string Folder, string Optimizer, int Epochs, long Steps, long SequencesPerEpoch, double FirstLoss,
+    double LastLoss, double? HeldOutLoss, double? HeldOutPerplexity, double StateMegabytes, double Seconds, double SequencesPerSecond);
+
 internal static class Runner
 {
+    /// <summary>Pre-trains a masked language model on the training split's text (validation text held out) and returns
+    /// where the Hugging Face folder was written.</summary>
+    public static PretrainSummary Pretrain(SampleSettings s)
+    {
+        var (train, validation, _) = Load(s);
+        var ml = new MLContext(seed: s.Seed);
+        var folder = Path.GetFullPath(Path.Combine(s.Output, "mlm"));
+        var options = new Microsoft.ML.Gwt.Pretraining.GwtPretrainingOptions
+        {
+            TextColumnName = "Text", OutputFolder = folder, ModelSize = s.ModelSize, MaxEpochs = s.PretrainEpochs,
+            MaxSequenceLength = s.MaxTokens ?? 128, BatchSize = s.BatchSize, Optimizer = s.PretrainOptimizer, GwtLevel = s.Level,
+            Seed = s.Seed, LogEverySteps = int.MaxValue, ValidationSet = ml.Data.LoadFromEnumerable(validation),
+        };
+        long last = -1;
+        options.Progress = p =>
+        {
+            if (p.ValidationLoss is double v)
+            {
+                Console.WriteLine($"  pre-training epoch {p.Epoch}: held-out MLM loss {v:F4} (perplexity {Math.Exp(v):F1})");
+            }
+            else if (p.Step == 1 || p.Step % Math.Max(1, p.TotalSteps / 20) == 0 && p.Step != last)
+            {
+                last = p.Step;
+                Console.WriteLine($"  pre-training epoch {p.Epoch} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {p.SequencesPerSecond:F1} sequences/s");
+            }
+        };
+        var r = ml.GwtPretraining(options).Fit(ml.Data.LoadFromEnumerable(train));
+        return new PretrainSummary(folder, s.PretrainOptimizer.ToString(), s.PretrainEpochs, r.Steps, r.SequencesPerEpoch,
+            r.TrainingLoss.Take(10).Average(), r.TrainingLoss.TakeLast(10).Average(), r.ValidationLoss.Count > 0 ? r.ValidationLoss[^1] : null,
+            r.ValidationPerplexity, r.OptimizerStateBytes / 1048576.0, r.TrainingTime.TotalSeconds, r.SequencesPerSecond);
+    }
+
+    /// <summary>ML.NET's classic text pipeline on the same split: word and character n-grams (FeaturizeText) and
+    /// SdcaMaximumEntropy with their defaults.</summary>
+    public static RunResult RunSdca(SampleSettings s)
+    {
+        var (train, _, test) = Load(s);
+        var ml = new MLContext(seed: s.Seed);
+        var clock = Stopwatch.StartNew();
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.Text.FeaturizeText("Features", "Text"))
+            .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy());
+        var model = pipeline.Fit(ml.Data.LoadFromEnumerable(train));
+        double seconds = clock.Elapsed.TotalSeconds;
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(ml.Data.LoadFromEnumerable(test)));
+        var precision = metrics.ConfusionMatrix.PerClassPrecision;
+        var recall = metrics.ConfusionMatrix.PerClassRecall;
+        double macroF1 = precision.Zip(recall, (p, r) => p + r > 0 ? 2 * p * r / (p + r) : 0).Average();
+        return new RunResult("n-grams + SDCA", "SdcaMaximumEntropy", metrics.MicroAccuracy, macroF1, metrics.LogLoss, 0, 0, seconds,
+            train.Count / Math.Max(1e-9, seconds), 0, 0, Array.Empty<double>(), Array.Empty<double>(), Array.Empty<double>());
+    }
+
     public static RunResult Run(SampleSettings s, GwtOptimizerKind kind)
     {
         var (train, validation, test) = Load(s);
@@ -182,8 +285,10 @@ internal static class Runner
         var options = new GwtTextClassificationTrainer.Options
         {
             Sentence1ColumnName = "Text", BatchSize = s.BatchSize, MaxEpochs = s.Epochs,
-            ValidationSet = validationView, PretrainedModelPath = s.Pretrained, ModelSize = s.ModelSize, Optimizer = kind,
-            LearningRate = s.LearningRate, GwtLevel = s.Level, Seed = s.Seed, LogEverySteps = int.MaxValue, Precision = s.Precision,
+            ValidationSet = validationView, PretrainedModelPath = s.ChildFrom ?? s.Pretrained, ModelSize = s.ModelSize, Optimizer = kind,
+            // With --mlm-pretrain both runs use the from-scratch learning rate, so they differ only in the initial weights.
+            LearningRate = s.LearningRate ?? (s.MlmPretrain ? 5e-4 : null), GwtLevel = s.Level, Seed = s.Seed, LogEverySteps = int.MaxValue,
+            Precision = s.Precision,
         };
         if (s.Alpha is double alpha)
         {
@@ -243,7 +348,7 @@ internal static class Runner
             CompareScoring(ml, map.Append(model), model, testView, other, kind, metrics.MicroAccuracy, macroF1, metrics.LogLoss);
         }
         var t = model.TrainingResult!;
-        return new RunResult(kind.ToString(), metrics.MicroAccuracy, macroF1, metrics.LogLoss, t.OptimizerStateBytes / 1048576.0,
+        return new RunResult(s.ChildName ?? kind.ToString(), kind.ToString(), metrics.MicroAccuracy, macroF1, metrics.LogLoss, t.OptimizerStateBytes / 1048576.0,
             PeakMemoryMegabytes(), t.TrainingTime.TotalSeconds, t.ExamplesPerSecond, t.Steps, stepsPerEpoch,
             t.TrainingLoss.ToArray(), t.ValidationLoss.ToArray(), t.ValidationAccuracy.ToArray());
     }
@@ -334,58 +439,74 @@ internal static class Runner
 
 internal static class Report
 {
-    public static void Print(List<RunResult> r, SampleSettings s)
+    public static void Print(List<RunResult> r, RunResult? sdca, PretrainSummary? pretrain, SampleSettings s)
     {
-        var gwt = r[0];
-        var adamw = r[1];
-        var table = new Table().Title($"GWT-Adam vs AdamW ({Environment.ProcessorCount} cores, {Markup.Escape(s.Describe())})");
-        table.AddColumns("metric", "GWT", "AdamW", "GWT / AdamW");
-        void Row(string name, double g, double a, string format, bool ratio = true) =>
-            table.AddRow(name, g.ToString(format, CultureInfo.InvariantCulture), a.ToString(format, CultureInfo.InvariantCulture),
-                ratio && a != 0 ? (g / a).ToString("F3", CultureInfo.InvariantCulture) : $"{(g - a) * 100:+0.00;-0.00} pt");
-        Row("test accuracy", gwt.Accuracy, adamw.Accuracy, "P2", ratio: false);
-        Row("test macro-F1", gwt.MacroF1, adamw.MacroF1, "F4", ratio: false);
-        Row("test log-loss", gwt.LogLoss, adamw.LogLoss, "F4");
-        Row("optimizer state (MB)", gwt.StateMegabytes, adamw.StateMegabytes, "F2");
-        Row("peak process memory (MB)", gwt.PeakMemoryMegabytes, adamw.PeakMemoryMegabytes, "F1");
-        Row("training time (s)", gwt.TrainSeconds, adamw.TrainSeconds, "F1");
-        Row("examples / s", gwt.ExamplesPerSecond, adamw.ExamplesPerSecond, "F1");
+        if (pretrain is not null)
+        {
+            AnsiConsole.MarkupLine($"Pre-training ({pretrain.Optimizer}, {pretrain.Epochs} epochs, {pretrain.Steps} steps, {pretrain.SequencesPerEpoch} sequences per epoch): " +
+                $"loss {pretrain.FirstLoss:F3} -> {pretrain.LastLoss:F3}, held-out loss {pretrain.HeldOutLoss:F3} (perplexity {pretrain.HeldOutPerplexity:F1}), " +
+                $"{pretrain.Seconds:F0} s, {pretrain.SequencesPerSecond:F1} sequences/s, optimizer state {pretrain.StateMegabytes:F2} MB");
+        }
+        var all = sdca is null ? r : r.Append(sdca).ToList();
+        var table = new Table().Title($"{Environment.ProcessorCount} cores, {Markup.Escape(s.Describe())}");
+        table.AddColumn("metric");
+        foreach (var x in all)
+        {
+            table.AddColumn(Markup.Escape(x.Name));
+        }
+        table.AddColumn($"{Markup.Escape(r[0].Name)} / {Markup.Escape(r[1].Name)}");
+        void Row(string name, Func<RunResult, double> f, string format, bool ratio, bool neural = false)
+        {
+            var cells = new List<string> { name };
+            cells.AddRange(all.Select(x => neural && x == sdca ? "-" : f(x).ToString(format, CultureInfo.InvariantCulture)));
+            double a = f(r[0]), b = f(r[1]);
+            cells.Add(ratio ? (b != 0 ? (a / b).ToString("F3", CultureInfo.InvariantCulture) : "-") : $"{(a - b) * 100:+0.00;-0.00} pt");
+            table.AddRow(cells.ToArray());
+        }
+        Row("test accuracy", x => x.Accuracy, "P2", ratio: false);
+        Row("test macro-F1", x => x.MacroF1, "F4", ratio: false);
+        Row("test log-loss", x => x.LogLoss, "F4", ratio: true);
+        Row("optimizer state (MB)", x => x.StateMegabytes, "F2", ratio: true, neural: true);
+        Row("peak process memory (MB)", x => x.PeakMemoryMegabytes, "F1", ratio: true, neural: true);
+        Row("training time (s)", x => x.TrainSeconds, "F1", ratio: true);
+        Row("examples / s", x => x.ExamplesPerSecond, "F1", ratio: true);
         AnsiConsole.Write(table);
     }
 
-    public static void Write(List<RunResult> r, SampleSettings s)
+    public static void Write(List<RunResult> r, RunResult? sdca, PretrainSummary? pretrain, SampleSettings s)
     {
+        var all = sdca is null ? r : r.Append(sdca).ToList();
         AtomicFile.WriteAllText(Path.Combine(s.Output, "results.json"),
-            JsonSerializer.Serialize(new { settings = s.Describe(), runs = r }, new JsonSerializerOptions { WriteIndented = true }));
-        var csv = new System.Text.StringBuilder("optimizer,accuracy,macro_f1,log_loss,state_mb,peak_memory_mb,train_seconds,examples_per_second,steps\n");
-        foreach (var x in r)
+            JsonSerializer.Serialize(new { settings = s.Describe(), pretraining = pretrain, runs = all }, new JsonSerializerOptions { WriteIndented = true }));
+        var csv = new System.Text.StringBuilder("run,optimizer,accuracy,macro_f1,log_loss,state_mb,peak_memory_mb,train_seconds,examples_per_second,steps\n");
+        foreach (var x in all)
         {
-            csv.AppendLine(string.Join(",", x.Optimizer, F(x.Accuracy), F(x.MacroF1), F(x.LogLoss), F(x.StateMegabytes), F(x.PeakMemoryMegabytes),
+            csv.AppendLine(string.Join(",", x.Name.Replace(',', ';'), x.Optimizer, F(x.Accuracy), F(x.MacroF1), F(x.LogLoss), F(x.StateMegabytes), F(x.PeakMemoryMegabytes),
                 F(x.TrainSeconds), F(x.ExamplesPerSecond), x.Steps));
         }
         AtomicFile.WriteAllText(Path.Combine(s.Output, "results.csv"), csv.ToString());
 
         var plot = new ScottPlot.Plot();
-        var colors = new[] { ScottPlot.Colors.C0, ScottPlot.Colors.C1 };
+        var colors = new[] { ScottPlot.Colors.C0, ScottPlot.Colors.C1, ScottPlot.Colors.C2, ScottPlot.Colors.C3 };
         for (int i = 0; i < r.Count; i++)
         {
             var loss = r[i].TrainingLoss;
             int window = Math.Max(1, r[i].StepsPerEpoch / 10);
             var smooth = Enumerable.Range(0, loss.Length).Select(k => loss.Skip(Math.Max(0, k - window + 1)).Take(Math.Min(window, k + 1)).Average()).ToArray();
             var train = plot.Add.ScatterLine(Enumerable.Range(1, loss.Length).Select(x => (double)x).ToArray(), smooth);
-            train.LegendText = $"{r[i].Optimizer} training (moving average)";
-            train.Color = colors[i];
+            train.LegendText = $"{r[i].Name} training (moving average)";
+            train.Color = colors[i % colors.Length];
             if (r[i].ValidationLoss.Length > 0)
             {
                 var xs = Enumerable.Range(1, r[i].ValidationLoss.Length).Select(e => (double)e * r[i].StepsPerEpoch).ToArray();
                 var val = plot.Add.Scatter(xs, r[i].ValidationLoss);
-                val.LegendText = $"{r[i].Optimizer} validation";
-                val.Color = colors[i];
+                val.LegendText = $"{r[i].Name} validation";
+                val.Color = colors[i % colors.Length];
                 val.LinePattern = ScottPlot.LinePattern.Dashed;
                 val.MarkerSize = 8;
             }
         }
-        plot.Title("SpamAssassin (ham / hard_ham / spam): GWT-Adam vs AdamW");
+        plot.Title($"SpamAssassin (ham / hard_ham / spam): {string.Join(" vs ", r.Select(x => x.Name))}");
         plot.XLabel("optimizer step");
         plot.YLabel("cross-entropy loss");
         plot.ShowLegend();

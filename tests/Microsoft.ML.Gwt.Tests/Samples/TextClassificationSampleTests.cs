@@ -16,9 +16,10 @@ public sealed class TextClassificationSampleTests
         return path;
     }
 
-    internal static (int ExitCode, string Stdout, string Stderr) RunSample(params string[] args)
+    internal static (int ExitCode, string Stdout, string Stderr) RunSample(params string[] args) => RunSampleIn(TestCheckpoints.NewFolder(), args);
+
+    internal static (int ExitCode, string Stdout, string Stderr) RunSampleIn(string output, params string[] args)
     {
-        var output = TestCheckpoints.NewFolder();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(SampleDll());
         foreach (var a in args.Concat(new[] { "--output", output }))
@@ -82,5 +83,25 @@ public sealed class TextClassificationSampleTests
         var tooLong = RunSample("--pretrained", EncoderParityTests.Checkpoint("bert-tiny"), "--max-tokens", "128");
         Assert.AreEqual(2, tooLong.ExitCode, tooLong.Stderr);
         StringAssert.Contains(tooLong.Stderr, "40 tokens");
+    }
+
+    [TestMethod]
+    public void MlmPretrainOptionPretrainsThenComparesWithScratchAndSdca()
+    {
+        // A small TSV in the sample's format, so the run takes seconds: 30 training, 9 validation and 9 test emails.
+        var data = Path.Combine(TestCheckpoints.NewFolder(), "emails.tsv");
+        var rows = Trainers.SpamData.Take("train", 10, "ham", "spam", "hard_ham").Select(e => (e, "train"))
+            .Concat(Trainers.SpamData.Take("validation", 3, "ham", "spam", "hard_ham").Select(e => (e, "validation")))
+            .Concat(Trainers.SpamData.Take("test", 3, "ham", "spam", "hard_ham").Select(e => (e, "test")));
+        File.WriteAllLines(data, new[] { "Label\tSplit\tText" }.Concat(rows.Select(r => $"{r.e.Label}\t{r.Item2}\t{r.e.Text}")));
+        var output = TestCheckpoints.NewFolder();
+        var (code, stdout, stderr) = RunSampleIn(output, "--data", data, "--mlm-pretrain", "--pretrain-epochs", "1", "--epochs", "1", "--max-tokens", "32");
+        Assert.AreEqual(0, code, $"{stderr}\n{stdout}");
+        StringAssert.Contains(stdout, "pre-training epoch 1: held-out MLM loss");
+        using var results = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
+        CollectionAssert.AreEqual(new[] { "GWT, pre-trained", "GWT, from scratch", "n-grams + SDCA" },
+            results.RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("Name").GetString()).ToArray());
+        Assert.AreEqual(1, results.RootElement.GetProperty("pretraining").GetProperty("Epochs").GetInt32());
+        StringAssert.Contains(File.ReadAllText(Path.Combine(output, "mlm", "config.json")), "BertForMaskedLM");
     }
 }
