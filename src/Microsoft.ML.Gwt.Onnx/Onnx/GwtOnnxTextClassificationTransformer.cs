@@ -148,17 +148,23 @@ public sealed partial class GwtOnnxTextClassificationTransformer : ITransformer,
     }
 
     /// <summary>Tokenizes the rows, pads them to the longest, and runs the graph once.</summary>
-    internal float[][] ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows)
+    internal float[][] ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows) => ScoreEncoded(Encode(rows));
+
+    /// <summary>The token ids of each row (a null text as an empty one).</summary>
+    private EncodedText[] Encode(IReadOnlyList<(string? First, string? Second)> rows) =>
+        rows.Select(r => Tokenizer.Encode(r.First, Settings.Sentence2 is null ? null : r.Second ?? string.Empty, Settings.MaxSequenceLength)).ToArray();
+
+    /// <summary>Pads the encoded rows to the longest and runs the graph once.</summary>
+    private float[][] ScoreEncoded(IReadOnlyList<EncodedText> encoded)
     {
-        if (rows.Count == 0)
+        if (encoded.Count == 0)
         {
             return Array.Empty<float[]>();
         }
-        var encoded = rows.Select(r => Tokenizer.Encode(r.First, Settings.Sentence2 is null ? null : r.Second ?? string.Empty, Settings.MaxSequenceLength)).ToList();
         int width = Math.Max(1, encoded.Max(e => e.Ids.Length));
-        var ids = new long[rows.Count * width];
-        var mask = new long[rows.Count * width];
-        var types = new long[rows.Count * width];
+        var ids = new long[encoded.Count * width];
+        var mask = new long[encoded.Count * width];
+        var types = new long[encoded.Count * width];
         Array.Fill(ids, Tokenizer.PadId);
         for (int r = 0; r < encoded.Count; r++)
         {
@@ -169,7 +175,7 @@ public sealed partial class GwtOnnxTextClassificationTransformer : ITransformer,
                 types[r * width + t] = encoded[r].TypeIds[t];
             }
         }
-        int[] dims = { rows.Count, width };
+        int[] dims = { encoded.Count, width };
         var inputs = new List<NamedOnnxValue>(3)
         {
             NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, dims)),
@@ -184,9 +190,9 @@ public sealed partial class GwtOnnxTextClassificationTransformer : ITransformer,
         {
             flat = results[0].AsTensor<float>().ToArray();
         }
-        Interlocked.Add(ref _scoredRows, rows.Count);
+        Interlocked.Add(ref _scoredRows, encoded.Count);
         int k = NumClasses;
-        return Enumerable.Range(0, rows.Count).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
+        return Enumerable.Range(0, encoded.Count).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
     }
 
     private void CheckInput(DataViewSchema schema)
@@ -200,7 +206,9 @@ public sealed partial class GwtOnnxTextClassificationTransformer : ITransformer,
 
     int ITextClassifierScorer.ScoringBatchSize => Settings.ScoringBatchSize;
 
-    float[][] ITextClassifierScorer.ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows) => ScoreBatch(rows);
+    EncodedText[] ITextClassifierScorer.Encode(IReadOnlyList<(string? First, string? Second)> rows) => Encode(rows);
+
+    float[][] ITextClassifierScorer.ScoreEncoded(IReadOnlyList<EncodedText> rows) => ScoreEncoded(rows);
 
     (ValueGetter<ReadOnlyMemory<char>> First, ValueGetter<ReadOnlyMemory<char>>? Second) ITextClassifierScorer.TextGetters(DataViewRow row) =>
         (row.GetGetter<ReadOnlyMemory<char>>(row.Schema[Settings.Sentence1]),

@@ -1,4 +1,6 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Training;
 
 namespace Microsoft.ML.Gwt.Trainers;
 
@@ -62,15 +64,24 @@ internal interface ITextClassifierScorer
     /// <summary>Rows per forward pass.</summary>
     int ScoringBatchSize { get; }
 
-    /// <summary>Class probabilities of each row.</summary>
-    float[][] ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows);
+    /// <summary>The token ids of each row (thread-safe: <see cref="ScoredDataView"/> calls it on its producer thread).</summary>
+    EncodedText[] Encode(IReadOnlyList<(string? First, string? Second)> rows);
+
+    /// <summary>Class probabilities of each encoded row (one forward pass).</summary>
+    float[][] ScoreEncoded(IReadOnlyList<EncodedText> rows);
 }
 
-/// <summary>The lazy output of a text classifier's <c>Transform</c>: input columns pass through, and
-/// when the score or predicted-label column is asked for, the input is read once, <c>ScoringBatchSize</c> rows at a
-/// time: each batch's active input values are kept while its rows are served, and it is scored on the first request.</summary>
+/// <summary>The lazy output of a text classifier's <c>Transform</c>: input columns pass through, and when the score or
+/// predicted-label column is asked for, the input is read once, through one cursor, <c>ScoringBatchSize</c> rows at a
+/// time by a producer thread that also tokenizes them, up to <see cref="PrefetchBatches"/> batches ahead of the
+/// forward pass (<see cref="ScoringBatches"/> on a <see cref="Prefetcher"/>). Each batch keeps its rows' active input
+/// values while they are served and is scored on the first request; the rows come in input order.</summary>
 internal sealed class ScoredDataView : IDataView
 {
+    /// <summary>Tokenized batches the producer may hold ready ahead of the one being served. Memory: this many batches
+    /// plus the one being read and the one being served, whatever the row count.</summary>
+    internal const int PrefetchBatches = 2;
+
     private readonly ITextClassifierScorer _parent;
     private readonly IDataView _input;
 
@@ -99,9 +110,11 @@ internal sealed class ScoredDataView : IDataView
         private readonly DataViewRowCursor _input;
         private readonly bool[] _active;
         private readonly int _inputCount;
-        private readonly bool _scoring;
-        private readonly int _batchSize;
-        private readonly RowBatch? _batch;
+        private readonly long _batchId;
+        private readonly ScoringBatches? _batches;
+        private IEnumerator<ScoringBatch>? _prefetched;
+        private ScoringBatch? _current;
+        private int _slot;
         private long _position = -1;
         private bool _ended;
 
@@ -115,29 +128,30 @@ internal sealed class ScoredDataView : IDataView
             {
                 _active[c.Index] = true;
             }
-            _scoring = _active.Skip(_inputCount).Any(a => a);
+            bool scoring = _active.Skip(_inputCount).Any(a => a);
             var needed = inputSchema.Where(c => _active[c.Index]);
-            if (_scoring)
+            if (scoring)
             {
                 needed = needed.Concat(view._parent.TextColumnsOf(inputSchema)).Distinct();
             }
             _input = view._input.GetRowCursor(needed);
-            _batchSize = view._parent.ScoringBatchSize;
-            if (_scoring)
+            _batchId = _input.Batch;
+            if (scoring)
             {
-                _batch = new RowBatch(view._parent, _input, inputSchema.Where(c => _active[c.Index]), _batchSize);
+                // From here on only the producer thread touches the input cursor (its getters are made here, before it starts).
+                _batches = new ScoringBatches(view._parent, _input, inputSchema.Where(c => _active[c.Index]));
             }
         }
 
         public override DataViewSchema Schema => _view.Schema;
 
-        public override long Position => _scoring ? _position : _input.Position;
+        public override long Position => _batches is null ? _input.Position : _position;
 
-        public override long Batch => _input.Batch;
+        public override long Batch => _batches is null ? _input.Batch : _batchId;
 
         public override bool MoveNext()
         {
-            if (!_scoring)
+            if (_batches is null)
             {
                 return _input.MoveNext();
             }
@@ -145,16 +159,34 @@ internal sealed class ScoredDataView : IDataView
             {
                 return false;
             }
-            if (!_batch!.Advance())
+            if (_current is not null && _slot + 1 < _current.Count)
             {
-                _ended = true;
-                return false;
+                _slot++;
+            }
+            else
+            {
+                _prefetched ??= Prefetcher.Run(_batches.Read(), PrefetchBatches).GetEnumerator();
+                if (!_prefetched.MoveNext())
+                {
+                    _ended = true;
+                    _current = null;
+                    return false;
+                }
+                _current = _prefetched.Current;
+                _slot = 0;
             }
             _position++;
             return true;
         }
 
-        public override ValueGetter<DataViewRowId> GetIdGetter() => _scoring ? _batch!.IdGetter() : _input.GetIdGetter();
+        public override ValueGetter<DataViewRowId> GetIdGetter()
+        {
+            if (_batches is null)
+            {
+                return _input.GetIdGetter();
+            }
+            return (ref DataViewRowId v) => v = Current().Id(_slot);
+        }
 
         public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
@@ -166,149 +198,32 @@ internal sealed class ScoredDataView : IDataView
             }
             if (column.Index < _inputCount)
             {
-                return _scoring ? _batch!.Getter<TValue>(column.Index) : _input.GetGetter<TValue>(_input.Schema[column.Index]);
+                if (_batches is null)
+                {
+                    return _input.GetGetter<TValue>(_input.Schema[column.Index]);
+                }
+                if (!_batches.Holds<TValue>(column.Index))
+                {
+                    throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}, not {typeof(TValue).Name}.");
+                }
+                int index = column.Index;
+                return (ref TValue v) => Current().Get(index, _slot, ref v);
             }
-            return ScoreGetters.Create<TValue>(column.Index, _inputCount, _batch!.Scores) as ValueGetter<TValue>
+            return ScoreGetters.Create<TValue>(column.Index, _inputCount, () => Current().Scores()[_slot]) as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}, not {typeof(TValue).Name}.");
         }
+
+        private ScoringBatch Current() => _current ?? throw new InvalidOperationException("The cursor is not on a row.");
 
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
+                // Stops the producer and waits for it before its cursor is closed.
+                _prefetched?.Dispose();
                 _input.Dispose();
             }
             base.Dispose(disposing);
-        }
-    }
-}
-
-/// <summary>Up to <c>ScoringBatchSize</c> consecutive input rows: their texts, ids and active column values, read
-/// from the one input cursor as it moves, and their class probabilities once asked for.</summary>
-internal sealed class RowBatch
-{
-    private readonly ITextClassifierScorer _parent;
-    private readonly DataViewRowCursor _input;
-    private readonly ValueGetter<ReadOnlyMemory<char>> _first;
-    private readonly ValueGetter<ReadOnlyMemory<char>>? _second;
-    private readonly ValueGetter<DataViewRowId> _id;
-    private readonly Dictionary<int, IColumnBuffer> _columns;
-    private readonly (string? First, string? Second)[] _texts;
-    private readonly DataViewRowId[] _ids;
-    private float[][]? _scores;
-    private int _count;
-    private int _slot = -1;
-    private bool _sourceEnded;
-
-    public RowBatch(ITextClassifierScorer parent, DataViewRowCursor input, IEnumerable<DataViewSchema.Column> passThrough, int size)
-    {
-        _parent = parent;
-        _input = input;
-        (_first, _second) = parent.TextGetters(input);
-        _id = input.GetIdGetter();
-        _texts = new (string?, string?)[size];
-        _ids = new DataViewRowId[size];
-        _columns = passThrough.ToDictionary(c => c.Index, c => (IColumnBuffer)Activator.CreateInstance(
-            typeof(ColumnBuffer<>).MakeGenericType(c.Type.RawType), input, c, size)!);
-    }
-
-    /// <summary>Moves to the next row, reading the next batch from the input when this one is used up. The batch is
-    /// as long as the input allows: a source that ends early ends the batch (and the cursor) there.</summary>
-    public bool Advance()
-    {
-        if (_slot + 1 < _count)
-        {
-            _slot++;
-            return true;
-        }
-        if (_sourceEnded)
-        {
-            return false;
-        }
-        _count = 0;
-        _scores = null;
-        while (_count < _texts.Length)
-        {
-            if (!_input.MoveNext())
-            {
-                _sourceEnded = true;
-                break;
-            }
-            _texts[_count] = (ScoreGetters.Read(_first), _second is null ? null : ScoreGetters.Read(_second));
-            _id(ref _ids[_count]);
-            foreach (var column in _columns.Values)
-            {
-                column.Capture(_count);
-            }
-            _count++;
-        }
-        _slot = 0;
-        return _count > 0;
-    }
-
-    /// <summary>The current row's class probabilities (the whole batch is scored on the first call).</summary>
-    public float[] Scores()
-    {
-        _scores ??= _parent.ScoreBatch(new ArraySegment<(string?, string?)>(_texts, 0, _count));
-        return _scores[_slot];
-    }
-
-    public ValueGetter<DataViewRowId> IdGetter() => (ref DataViewRowId v) => v = _ids[_slot];
-
-    public ValueGetter<TValue> Getter<TValue>(int column) => _columns[column] is ColumnBuffer<TValue> buffer
-        ? buffer.Getter(() => _slot)
-        : throw new InvalidOperationException($"Column {column} of the input is not of type {typeof(TValue).Name}.");
-
-    private interface IColumnBuffer
-    {
-        void Capture(int slot);
-    }
-
-    /// <summary>One input column's values for the rows of a batch.</summary>
-    private sealed class ColumnBuffer<T> : IColumnBuffer
-    {
-        private readonly ValueGetter<T> _source;
-        private readonly T[] _values;
-        private T _scratch = default!;
-
-        public ColumnBuffer(DataViewRowCursor input, DataViewSchema.Column column, int size)
-        {
-            _source = input.GetGetter<T>(column);
-            _values = new T[size];
-        }
-
-        public void Capture(int slot)
-        {
-            _source(ref _scratch);
-            _values[slot] = Own(_scratch, _values[slot]);
-        }
-
-        public ValueGetter<T> Getter(Func<int> slot) => (ref T v) => v = Share(_values[slot()], v);
-
-        /// <summary>Our own copy of a value whose buffers the source may reuse on its next row.</summary>
-        private static T Own(T value, T previous) => value switch
-        {
-            ReadOnlyMemory<char> text => (T)(object)text.ToString().AsMemory(),
-            _ when VectorCopier<T>.Copy is { } copy => copy(value, previous),
-            _ => value,
-        };
-
-        /// <summary>Vectors are copied out to the caller, who may write into the buffer it gets.</summary>
-        private static T Share(T value, T callerBuffer) => VectorCopier<T>.Copy is { } copy ? copy(value, callerBuffer) : value;
-    }
-
-    /// <summary>Copies a <c>VBuffer&lt;TItem&gt;</c> into another one's arrays; null for non-vector types.</summary>
-    private static class VectorCopier<T>
-    {
-        public static readonly Func<T, T, T>? Copy = typeof(T).IsGenericType && typeof(T).GetGenericTypeDefinition() == typeof(VBuffer<>)
-            ? (Func<T, T, T>)typeof(VectorCopier<T>).GetMethod(nameof(CopyVector), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-                .MakeGenericMethod(typeof(T).GetGenericArguments()[0]).CreateDelegate(typeof(Func<T, T, T>))
-            : null;
-
-        private static VBuffer<TItem> CopyVector<TItem>(VBuffer<TItem> source, VBuffer<TItem> destination)
-        {
-            source.CopyTo(ref destination);
-            return destination;
         }
     }
 }
@@ -392,7 +307,8 @@ internal sealed class RowMapper : IRowToRowMapper
         {
             if (_input.Position != _cachedPosition || _input.Position < 0)
             {
-                _cached = _mapper._parent.ScoreBatch(new[] { ((string?)ScoreGetters.Read(_first!), _second is null ? null : ScoreGetters.Read(_second)) })[0];
+                var parent = _mapper._parent;
+                _cached = parent.ScoreEncoded(parent.Encode(new[] { ((string?)ScoreGetters.Read(_first!), _second is null ? null : ScoreGetters.Read(_second)) }))[0];
                 _cachedPosition = _input.Position;
             }
             return _cached;

@@ -17,7 +17,7 @@ internal static class ClassifierFingerprint
             ["TrainingData"] = $"{train.Rows} rows, SHA-256 {train.Sha256}",
             ["ValidationData"] = validation is null ? "none" : $"{validation.Rows} rows, SHA-256 {validation.Sha256}",
             ["NumClasses"] = numClasses.ToString(CultureInfo.InvariantCulture),
-            ["Model"] = o.PretrainedModelPath is null ? $"{o.ModelSize} from scratch, vocabulary <= {o.MaxVocabularySize}" : Path.GetFullPath(o.PretrainedModelPath),
+            ["Model"] = o.PretrainedModelPath is null ? $"{o.ModelSize} from scratch, vocabulary <= {o.MaxVocabularySize}{VocabularySample(o, train)}" : Path.GetFullPath(o.PretrainedModelPath),
             [nameof(o.Seed)] = seed.ToString(CultureInfo.InvariantCulture),
             [nameof(o.BatchSize)] = o.BatchSize.ToString(CultureInfo.InvariantCulture),
             [nameof(o.MaxEpochs)] = o.MaxEpochs.ToString(CultureInfo.InvariantCulture),
@@ -46,4 +46,9 @@ internal static class ClassifierFingerprint
         }
         return new TrainingFingerprint(fields);
     }
+
+    /// <summary>The vocabulary sample when it is smaller than the data (only then does it change the vocabulary, so
+    /// checkpoints written before the option existed still resume).</summary>
+    private static string VocabularySample(GwtTextClassificationTrainer.Options o, TextDataScan train) =>
+        train.Rows > o.VocabularySampleRows ? $", fitted on the first {o.VocabularySampleRows} rows" : "";
 }

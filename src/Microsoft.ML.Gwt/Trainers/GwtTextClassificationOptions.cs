@@ -101,6 +101,15 @@ public sealed partial class GwtTextClassificationTrainer
         /// <summary>Largest vocabulary fitted from the training text when training from scratch. Default 8192.</summary>
         public int MaxVocabularySize { get; set; } = 8192;
 
+        /// <summary>When training from scratch, the vocabulary is fitted from the first this many labelled training rows
+        /// (in the data's order), so its cost does not grow with the data: the pass that fits it stops there, and training
+        /// data of at most this many rows is fitted from all of its rows. Pieces of later rows that the sample lacks share
+        /// the unknown id, as pieces too rare in the sample do. Default 10,000 (as
+        /// <see cref="MaxCachedRows"/> and <see cref="ShuffleBufferSize"/>: the rows the first epoch reads before its
+        /// first step anyway), many more texts than an 8,192-piece vocabulary needs to rank its pieces; set it higher
+        /// for data whose first rows are not typical of the rest (sorted by date or by class).</summary>
+        public int VocabularySampleRows { get; set; } = 10_000;
+
         /// <summary>Tokens per example (longer text is truncated). Default 128, or the checkpoint's position table when
         /// it is shorter (e.g. 40 tokens when <c>max_position_embeddings</c> is 40); a value set explicitly beyond the
         /// checkpoint's table is an error.</summary>
@@ -277,6 +286,7 @@ public sealed partial class GwtTextClassificationTrainer
             Check(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
             Check(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "> 0");
             Check(MaxVocabularySize > 16, nameof(MaxVocabularySize), MaxVocabularySize, "> 16");
+            Check(VocabularySampleRows > 0, nameof(VocabularySampleRows), VocabularySampleRows, "> 0");
             Check(ShuffleBufferSize > 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "> 0 (1 keeps the data's order)");
             Check(MaxCachedRows >= 0, nameof(MaxCachedRows), MaxCachedRows, ">= 0 (0 always streams)");
             Check(LengthGroupingWindow > 0, nameof(LengthGroupingWindow), LengthGroupingWindow, "> 0");

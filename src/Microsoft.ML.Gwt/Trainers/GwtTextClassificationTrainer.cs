@@ -53,7 +53,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         using var ch = _host.Start("Training");
         var vocabulary = o.PretrainedModelPath is null ? new FittedTiktokenTokenizer.VocabularyCounter() : null;
         var trainScan = TextDataScan.Run(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
-            hash: o.CheckpointFolder is not null, vocabulary);
+            hash: o.CheckpointFolder is not null, vocabulary, o.VocabularySampleRows);
         if (trainScan.Skipped > 0)
         {
             ch.Warning(MessageSensitivity.None, $"Skipped {trainScan.Skipped} training row(s) whose label '{o.LabelColumnName}' is missing (a value the key mapping did not know).");
@@ -95,7 +95,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         ch.Info(MessageSensitivity.None, $"GWT trainer: {trainScan.Rows} training rows, {numClasses} classes, device {device.type}, precision {computeType}, optimizer {o.Optimizer}" +
                 (o.Optimizer == GwtOptimizerKind.Gwt ? $" (level {o.GwtLevel}, alpha {o.GwtAlpha})" : "") + $", seed {seed}.");
 
-        var (config, tokenizer, maxLength) = PrepareModel(vocabulary, o, ch);
+        var (config, tokenizer, maxLength) = PrepareModel(vocabulary, Math.Min(trainScan.Rows, o.VocabularySampleRows), o, ch);
         o = o.WithMaxSequenceLength(maxLength);
         using var random = new RunRandom(seed); // owns TorchSharp's generator until Fit returns, then gives the caller's state back
         random.SeedInitialization();
@@ -195,7 +195,8 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         _ => torch.cuda.is_available() ? torch.CUDA : torch.CPU,
     };
 
-    private static (TransformerConfig Config, TextTokenizer Tokenizer, int MaxLength) PrepareModel(FittedTiktokenTokenizer.VocabularyCounter? vocabulary, Options o, IChannel ch)
+    private static (TransformerConfig Config, TextTokenizer Tokenizer, int MaxLength) PrepareModel(FittedTiktokenTokenizer.VocabularyCounter? vocabulary,
+        long vocabularyRows, Options o, IChannel ch)
     {
         if (o.PretrainedModelPath is not null)
         {
@@ -206,7 +207,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
             ch.Info(MessageSensitivity.None, $"Fine-tuning '{o.PretrainedModelPath}' ({config.ModelType}, {config.NumHiddenLayers} layers × {config.HiddenSize}, {maxLength} tokens per example).");
             return (config, tokenizer, maxLength);
         }
-        // Counted during the scan pass over the training rows: one streaming pass, no corpus in memory.
+        // Counted during the scan over the first VocabularySampleRows training rows: no corpus in memory.
         var fitted = vocabulary!.Build(o.MaxVocabularySize);
         var cfg = o.ModelSize switch
         {
@@ -215,7 +216,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
             _ => TransformerConfig.Tiny(fitted.VocabSize),
         };
         cfg.MaxPositionEmbeddings = Math.Max(o.MaxSequenceLength, 16);
-        ch.Info(MessageSensitivity.None, $"Training a {o.ModelSize} encoder from scratch ({cfg.NumHiddenLayers} layers × {cfg.HiddenSize}, vocabulary of {fitted.VocabSize} fitted to the training text).");
+        ch.Info(MessageSensitivity.None, $"Training a {o.ModelSize} encoder from scratch ({cfg.NumHiddenLayers} layers × {cfg.HiddenSize}, vocabulary of {fitted.VocabSize} fitted to the text of {vocabularyRows} training rows).");
         return (cfg, fitted, o.MaxSequenceLength);
     }
 

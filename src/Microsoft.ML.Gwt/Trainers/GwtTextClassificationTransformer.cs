@@ -145,16 +145,24 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
 
     int ITextClassifierScorer.ScoringBatchSize => Options.ScoringBatchSize;
 
-    float[][] ITextClassifierScorer.ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows) => ScoreBatch(rows);
+    EncodedText[] ITextClassifierScorer.Encode(IReadOnlyList<(string? First, string? Second)> rows) => Encode(rows);
+
+    float[][] ITextClassifierScorer.ScoreEncoded(IReadOnlyList<EncodedText> rows) => ScoreEncoded(rows);
 
     /// <summary>Class probabilities of each row (one forward pass).</summary>
-    internal float[][] ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows)
+    internal float[][] ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows) => ScoreEncoded(Encode(rows));
+
+    /// <summary>The token ids of each row (a null text as an empty one).</summary>
+    private EncodedText[] Encode(IReadOnlyList<(string? First, string? Second)> rows) =>
+        rows.Select(r => Tokenizer.Encode(r.First, Options.Sentence2 is null ? null : r.Second ?? string.Empty, Options.MaxSequenceLength)).ToArray();
+
+    /// <summary>Class probabilities of each encoded row (one forward pass).</summary>
+    private float[][] ScoreEncoded(IReadOnlyList<EncodedText> encoded)
     {
-        if (rows.Count == 0)
+        if (encoded.Count == 0)
         {
             return Array.Empty<float[]>();
         }
-        var encoded = rows.Select(r => Tokenizer.Encode(r.First, Options.Sentence2 is null ? null : r.Second ?? string.Empty, Options.MaxSequenceLength)).ToList();
         float[] flat;
         _moveLock.EnterReadLock();
         try
@@ -179,9 +187,9 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
         {
             _moveLock.ExitReadLock();
         }
-        Interlocked.Add(ref _scoredRows, rows.Count);
+        Interlocked.Add(ref _scoredRows, encoded.Count);
         int k = NumClasses;
-        return Enumerable.Range(0, rows.Count).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
+        return Enumerable.Range(0, encoded.Count).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
     }
 
     /// <summary>Softmax of one batch, copied to managed memory (inside the caller's dispose scope).</summary>

@@ -7,7 +7,8 @@ namespace Microsoft.ML.Gwt.Trainers;
 /// <summary>
 /// The one pass over a text table that <c>Fit</c> makes before training: counts the labelled rows (and those skipped for
 /// a missing label) and collects the distinct labels; when asked, also hashes the rows in order (SHA-256 of label and
-/// texts: the data part of a checkpoint's fingerprint), feeds the vocabulary counter of a from-scratch model, and keeps
+/// texts: the data part of a checkpoint's fingerprint), feeds the vocabulary counter of a from-scratch model with the
+/// first <c>vocabularyRows</c> labelled rows, and keeps
 /// the rows in memory when there are at most <c>maxCachedRows</c> of them. A row's texts are read only for those uses,
 /// so with a pretrained model, no checkpoint folder and more rows than the cache holds, the pass reads labels only.
 /// Memory: the label set, the hash state, the vocabulary counts and the cache; nothing else grows with the row count.
@@ -40,7 +41,7 @@ internal sealed class TextDataScan
 
     /// <summary>Scans <paramref name="data"/> through one cursor.</summary>
     public static TextDataScan Run(IDataView data, string labelName, string first, string? second, int maxCachedRows, bool hash,
-        FittedTiktokenTokenizer.VocabularyCounter? vocabulary)
+        FittedTiktokenTokenizer.VocabularyCounter? vocabulary, long vocabularyRows = long.MaxValue)
     {
         var schema = data.Schema;
         var cols = new List<DataViewSchema.Column> { schema[labelName], schema[first] };
@@ -72,7 +73,8 @@ internal sealed class TextDataScan
             {
                 cache = null; // more rows than the cache holds: streamed
             }
-            if (sha is null && vocabulary is null && cache is null)
+            var words = rows <= vocabularyRows ? vocabulary : null;
+            if (sha is null && words is null && cache is null)
             {
                 continue;
             }
@@ -83,8 +85,8 @@ internal sealed class TextDataScan
             {
                 Hash(sha, row);
             }
-            vocabulary?.Add(row.First);
-            vocabulary?.Add(row.Second);
+            words?.Add(row.First);
+            words?.Add(row.Second);
             cache?.Add(row);
         }
         return new TextDataScan(rows, skipped, labels, sha is null ? null : Convert.ToHexString(sha.GetHashAndReset()), cache);

@@ -1,5 +1,7 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Tests.Training;
+using Microsoft.ML.Gwt.Tokenization;
 using Microsoft.ML.Gwt.Trainers;
 using Microsoft.ML.Gwt.Training;
 
@@ -131,6 +133,41 @@ public sealed class StreamingFitTests
     }
 
     [TestMethod]
+    public void TheVocabularyIsFittedFromTheFirstVocabularySampleRowsOnly()
+    {
+        var (ml, train, _) = Data(40);
+        var texts = train.GetColumn<string>("Text").ToArray();
+        TextTokenizer Fitted(int? sampleRows)
+        {
+            var o = Options();
+            o.MaxEpochs = 1;
+            o.MaxVocabularySize = 20; // fewer pieces than the 12 words' pieces: the counts decide which are kept
+            if (sampleRows is int n)
+            {
+                o.VocabularySampleRows = n;
+            }
+            return ml.MulticlassClassification.Trainers.Gwt(o).Fit(train).Tokenizer;
+        }
+        int[][] Ids(TextTokenizer t) => texts.Select(x => t.Encode(x, null, 16).Ids).ToArray();
+        void AssertSameIds(TextTokenizer expected, TextTokenizer actual, string what)
+        {
+            var e = Ids(expected);
+            var a = Ids(actual);
+            for (int i = 0; i < texts.Length; i++)
+            {
+                CollectionAssert.AreEqual(e[i], a[i], $"{what}: text {i}");
+            }
+        }
+
+        var full = Fitted(null);
+        AssertSameIds(FittedTiktokenTokenizer.Fit(texts, 20), full, "default sample (10,000) covers the 40 rows: all of them");
+        AssertSameIds(full, Fitted(40), "a sample as large as the data changes nothing");
+        var sampled = Fitted(6);
+        AssertSameIds(FittedTiktokenTokenizer.Fit(texts.Take(6), 20), sampled, "a 6-row sample: the vocabulary of the first 6 rows");
+        Assert.IsTrue(Ids(full).Zip(Ids(sampled)).Any(p => !p.First.SequenceEqual(p.Second)), "the sample changes the vocabulary");
+    }
+
+    [TestMethod]
     public void InvalidStreamingOptionsAreRefusedByName()
     {
         var ml = new MLContext(seed: 1);
@@ -140,6 +177,7 @@ public sealed class StreamingFitTests
             (nameof(GwtTextClassificationTrainer.Options.MaxCachedRows), o => o.MaxCachedRows = -1),
             (nameof(GwtTextClassificationTrainer.Options.LengthGroupingWindow), o => o.LengthGroupingWindow = 0),
             (nameof(GwtTextClassificationTrainer.Options.PrefetchBatches), o => o.PrefetchBatches = -1),
+            (nameof(GwtTextClassificationTrainer.Options.VocabularySampleRows), o => o.VocabularySampleRows = 0),
         })
         {
             var o = Options();

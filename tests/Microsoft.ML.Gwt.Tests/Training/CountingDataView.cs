@@ -26,6 +26,9 @@ internal sealed class CountingDataView : IDataView
     /// <summary>Rows read by the most recently opened cursor.</summary>
     public long RowsReadByLastCursor;
 
+    /// <summary>Cursors disposed.</summary>
+    public int DisposedCursors;
+
     /// <summary>Shuffling cursors requested (a Random was passed and honoured).</summary>
     public int ShufflingCursors { get; private set; }
 
@@ -88,6 +91,7 @@ internal sealed class CountingDataView : IDataView
             if (disposing)
             {
                 _inner.Dispose();
+                Interlocked.Increment(ref _owner.DisposedCursors);
             }
             base.Dispose(disposing);
         }

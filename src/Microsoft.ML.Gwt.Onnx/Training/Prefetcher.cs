@@ -5,9 +5,9 @@ namespace Microsoft.ML.Gwt.Training;
 
 /// <summary>
 /// Runs an enumeration on a background producer thread, <c>capacity</c> items ahead of the consumer (a bounded queue),
-/// so that reading, tokenizing and batching overlap the training step. An exception of the producer is rethrown to the
-/// consumer at the point it would have surfaced; disposing the consumer's enumerator early stops the producer and waits
-/// for it (so the producer's cursor is closed when the enumerator is).
+/// so that reading, tokenizing and batching overlap the training step (when scoring: the forward pass). An exception of
+/// the producer is rethrown to the consumer at the point it would have surfaced; disposing the consumer's enumerator
+/// early stops the producer and waits for it (so the producer's cursor is closed when the enumerator is).
 /// </summary>
 internal static class Prefetcher
 {
