@@ -1,6 +1,8 @@
 // Streaming Fit benchmarks (issue 13), run on demand, not in CI:
-//   first-step [--rows 10000,100000,1000000]  time to the first optimizer step and process RSS there, for lazily
-//                                             generated IDataViews (each size in a fresh child process)
+//   first-step [--rows 10000,100000,1000000] [--models bert-tiny,scratch] [--unknown-count]
+//                                             time to the first optimizer step and process RSS there, for lazily
+//                                             generated IDataViews (each size in a fresh child process); --unknown-count:
+//                                             the views do not report their row count, so Fit scans them first
 //   throughput [--rounds 2] [--epochs 2] [--train-rows N]  examples/s and test accuracy on the SpamAssassin sample data: the old loop
 //                                             (rows in memory, no length grouping, no producer thread) against the new
 //                                             one, interleaved A B A B in the same run
@@ -25,7 +27,7 @@ Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OS
 switch (mode)
 {
     case "first-step":
-        foreach (var model in new[] { "bert-tiny", "scratch" })
+        foreach (var model in Arg("--models", "bert-tiny,scratch").Split(','))
         {
             foreach (var rows in Arg("--rows", "10000,100000,1000000").Split(',').Select(long.Parse))
             {
@@ -34,7 +36,7 @@ switch (mode)
                 {
                     psi.ArgumentList.Add(typeof(SyntheticTextDataView).Assembly.Location);
                 }
-                foreach (var a in new[] { "child-first-step", rows.ToString(CultureInfo.InvariantCulture), model })
+                foreach (var a in new[] { "child-first-step", rows.ToString(CultureInfo.InvariantCulture), model, args.Contains("--unknown-count") ? "unknown" : "reported" })
                 {
                     psi.ArgumentList.Add(a);
                 }
@@ -46,7 +48,7 @@ switch (mode)
         }
         break;
     case "child-first-step":
-        FirstStep(long.Parse(args[1], CultureInfo.InvariantCulture), args[2] == "scratch" ? null : bertTiny);
+        FirstStep(long.Parse(args[1], CultureInfo.InvariantCulture), args[2] == "scratch" ? null : bertTiny, args[3] == "reported");
         break;
     case "throughput":
         Throughput(int.Parse(Arg("--rounds", "2"), CultureInfo.InvariantCulture), int.Parse(Arg("--epochs", "2"), CultureInfo.InvariantCulture),
@@ -77,10 +79,10 @@ static double RssMiB()
     return p.WorkingSet64 / 1048576.0;
 }
 
-void FirstStep(long rows, string? pretrained)
+void FirstStep(long rows, string? pretrained, bool reportRowCount)
 {
     var ml = new MLContext(seed: 1);
-    var data = new SyntheticTextDataView(rows);
+    var data = new SyntheticTextDataView(rows, reportRowCount);
     var clock = Stopwatch.StartNew();
     if (Environment.GetEnvironmentVariable("STREAMING_BENCH_LOG") == "1")
     {
@@ -117,7 +119,7 @@ void FirstStep(long rows, string? pretrained)
     catch (OperationCanceledException)
     {
     }
-    Console.WriteLine($"first-step rows {rows} model {(pretrained is null ? "Tiny from scratch" : "bert-tiny")}: {seconds:F2} s wall, {cpu:F2} s CPU (process, all threads), RSS {rss:F0} MiB");
+    Console.WriteLine($"first-step rows {rows} ({(reportRowCount ? "count reported" : "count unknown")}) model {(pretrained is null ? "Tiny from scratch" : "bert-tiny")}: {seconds:F2} s wall, {cpu:F2} s CPU (process, all threads), RSS {rss:F0} MiB");
 }
 
 List<(string Label, string Split, string Text)> LoadSpam()

@@ -13,10 +13,14 @@ internal sealed class SyntheticTextDataView : IDataView
 {
     private static readonly string[] Vocabulary = Enumerable.Range(0, 200).Select(i => "w" + ((i * 7919) % 1000).ToString("D3")).ToArray();
     private readonly long _rows;
+    private readonly bool _reportRowCount;
 
-    public SyntheticTextDataView(long rows)
+    /// <param name="rows">Rows in the table.</param>
+    /// <param name="reportRowCount">Whether <see cref="GetRowCount"/> reports them (Fit then skips its counting scan).</param>
+    public SyntheticTextDataView(long rows, bool reportRowCount = true)
     {
         _rows = rows;
+        _reportRowCount = reportRowCount;
         var b = new DataViewSchema.Builder();
         b.AddColumn("Label", new KeyDataViewType(typeof(uint), 2));
         b.AddColumn("Text", TextDataViewType.Instance);
@@ -27,7 +31,7 @@ internal sealed class SyntheticTextDataView : IDataView
 
     public DataViewSchema Schema { get; }
 
-    public long? GetRowCount() => _rows;
+    public long? GetRowCount() => _reportRowCount ? _rows : null;
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) => new Cursor(this);
 

@@ -52,8 +52,10 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
 
         using var ch = _host.Start("Training");
         var vocabulary = o.PretrainedModelPath is null ? new FittedTiktokenTokenizer.VocabularyCounter() : null;
-        var trainScan = TextDataScan.Run(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
-            hash: o.CheckpointFolder is not null, vocabulary, o.VocabularySampleRows);
+        var trainScan = TextDataScan.WithoutReading(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
+                hash: o.CheckpointFolder is not null, vocabulary, o.VocabularySampleRows)
+            ?? TextDataScan.Run(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
+                hash: o.CheckpointFolder is not null, vocabulary, o.VocabularySampleRows);
         if (trainScan.Skipped > 0)
         {
             ch.Warning(MessageSensitivity.None, $"Skipped {trainScan.Skipped} training row(s) whose label '{o.LabelColumnName}' is missing (a value the key mapping did not know).");
@@ -62,7 +64,8 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         {
             throw new ArgumentException($"The training data has no rows with a label in column '{o.LabelColumnName}'.", nameof(input));
         }
-        int distinct = trainScan.Labels.Count;
+        // Without a pass over the rows (a reported row count) the label type's key count is all that is known.
+        int distinct = trainScan.Labels?.Count ?? numClasses;
         if (numClasses < 2 || distinct < 2)
         {
             throw new ArgumentException(

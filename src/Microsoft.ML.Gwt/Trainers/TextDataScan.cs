@@ -12,10 +12,11 @@ namespace Microsoft.ML.Gwt.Trainers;
 /// the rows in memory when there are at most <c>maxCachedRows</c> of them. A row's texts are read only for those uses,
 /// so with a pretrained model, no checkpoint folder and more rows than the cache holds, the pass reads labels only.
 /// Memory: the label set, the hash state, the vocabulary counts and the cache; nothing else grows with the row count.
+/// <see cref="WithoutReading"/> replaces the pass when the data reports its row count and nothing else needs every row.
 /// </summary>
 internal sealed class TextDataScan
 {
-    private TextDataScan(long rows, long skipped, IReadOnlyCollection<int> labels, string? sha256, List<TextExample>? cache)
+    private TextDataScan(long rows, long skipped, IReadOnlyCollection<int>? labels, string? sha256, List<TextExample>? cache)
     {
         Rows = rows;
         Skipped = skipped;
@@ -30,14 +31,44 @@ internal sealed class TextDataScan
     /// <summary>Rows skipped for a missing label.</summary>
     public long Skipped { get; }
 
-    /// <summary>The distinct labels (0-based).</summary>
-    public IReadOnlyCollection<int> Labels { get; }
+    /// <summary>The distinct labels (0-based); null when the rows were not read (<see cref="WithoutReading"/>).</summary>
+    public IReadOnlyCollection<int>? Labels { get; }
+
+    /// <summary>Whether <see cref="Rows"/> is the count the data reported, taken without reading the rows; the
+    /// training stream must then find every row labelled.</summary>
+    public bool RowCountReported => Labels is null;
 
     /// <summary>SHA-256 (hex) of the rows in order, when the scan hashed them.</summary>
     public string? Sha256 { get; }
 
     /// <summary>The rows, when there were at most the cache limit of them; else null (each epoch streams them).</summary>
     public List<TextExample>? Cache { get; }
+
+    /// <summary>The scan's findings without a pass over the rows, when the pass is not needed: the data reports its row
+    /// count (<see cref="IDataView.GetRowCount"/>), has more rows than the cache holds, and no checkpoint needs its hash.
+    /// The reported count is taken as the labelled rows (a row with a missing label then stops training with an
+    /// exception), and a from-scratch model's vocabulary is counted from the first <paramref name="vocabularyRows"/>
+    /// rows through a cursor that stops there. Null when a pass is needed.</summary>
+    public static TextDataScan? WithoutReading(IDataView data, string labelName, string first, string? second, int maxCachedRows, bool hash,
+        FittedTiktokenTokenizer.VocabularyCounter? vocabulary, long vocabularyRows)
+    {
+        if (hash || data.GetRowCount() is not long count || count <= maxCachedRows)
+        {
+            return null;
+        }
+        if (vocabulary is not null)
+        {
+            long read = 0;
+            using var rows = TextColumns.Stream(data, labelName, first, second, skipMissingLabels: true).GetEnumerator();
+            while (read < vocabularyRows && rows.MoveNext())
+            {
+                vocabulary.Add(rows.Current.First);
+                vocabulary.Add(rows.Current.Second);
+                read++;
+            }
+        }
+        return new TextDataScan(count, 0, null, null, null);
+    }
 
     /// <summary>Scans <paramref name="data"/> through one cursor.</summary>
     public static TextDataScan Run(IDataView data, string labelName, string first, string? second, int maxCachedRows, bool hash,

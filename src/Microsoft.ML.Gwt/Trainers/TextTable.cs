@@ -30,5 +30,25 @@ internal sealed class TextTable
     /// <summary>The labelled rows of one pass: the cached rows, or a new cursor over the source (a shuffling one seeded by
     /// <paramref name="shuffle"/> when given and the source can shuffle).</summary>
     public IEnumerable<TextExample> Rows(Random? shuffle = null) =>
-        Scan.Cache ?? TextColumns.Stream(_data, _label, _first, _second, skipMissingLabels: true, shuffle: shuffle);
+        Scan.Cache ?? (Scan.RowCountReported ? AllLabelled(shuffle)
+            : TextColumns.Stream(_data, _label, _first, _second, skipMissingLabels: true, shuffle: shuffle));
+
+    /// <summary>The rows of data whose reported row count was taken as its labelled rows: a row with a missing label
+    /// would leave the epoch short of the batches the learning-rate schedule planned, so it stops training.</summary>
+    private IEnumerable<TextExample> AllLabelled(Random? shuffle)
+    {
+        long row = 0;
+        foreach (var example in TextColumns.Stream(_data, _label, _first, _second, skipMissingLabels: false, shuffle: shuffle))
+        {
+            if (example.Label < 0)
+            {
+                throw new ArgumentException(
+                    $"Row {row} of the training data (in the order it was read) has a missing value in label column '{_label}' (a value the key mapping did not know). Fit took the " +
+                    $"{Scan.Rows} rows the data reports as its training rows, without a pass to count them; remove rows with a missing label first " +
+                    $"(mlContext.Data.FilterRowsByMissingValues(data, \"{_label}\")), and Fit counts the rest.", "input");
+            }
+            row++;
+            yield return example;
+        }
+    }
 }

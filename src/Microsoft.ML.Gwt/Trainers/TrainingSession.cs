@@ -76,7 +76,7 @@ internal sealed class TrainingSession
         var data = new StreamedBatches<TextExample, (EncodedText Text, int Label)>(
             epoch => _train.Rows(sourceShuffling ? new Random(unchecked(seed * 7919 + epoch)) : null), Encode, e => e.Text.Ids.Length,
             _train.Scan.Rows, Streaming(_o), seed);
-        _ch.Info(MessageSensitivity.None, $"Training data: {_train.Scan.Rows} rows, {(_train.Scan.Cache is null ? "streamed each epoch" : "held in memory")}" +
+        _ch.Info(MessageSensitivity.None, $"Training data: {_train.Scan.Rows} rows{(_train.Scan.RowCountReported ? " (as the data reports them: no counting pass)" : "")}, {(_train.Scan.Cache is null ? "streamed each epoch" : "held in memory")}" +
             $", shuffle pool {_o.ShuffleBufferSize} rows{(sourceShuffling ? " after the source's shuffling cursor" : "")}" +
             $", {(_o.GroupByLength ? $"grouped by length in windows of {_o.LengthGroupingWindow} batches" : "not grouped by length")}" +
             $", {(_o.PrefetchBatches > 0 ? $"{_o.PrefetchBatches} batches prefetched on a producer thread" : "no prefetching")}.");

@@ -168,6 +168,59 @@ public sealed class StreamingFitTests
     }
 
     [TestMethod]
+    public void DataThatReportsItsRowCountIsNotScannedAndGivesTheScannedWeights()
+    {
+        var (ml, train, _) = Data(60);
+        Assert.AreEqual(60L, train.GetRowCount(), "the test data reports its row count");
+        var o = Options();
+        o.MaxEpochs = 1;
+        o.MaxCachedRows = 0;
+        o.ShuffleBufferSize = 16;
+        o.VocabularySampleRows = 30;
+        var scanned = new CountingDataView(train);
+        var viaScan = Train(ml, scanned, o);
+        Assert.AreEqual(1 + 1, scanned.Cursors, "no reported count: a scan, then the epoch's cursor");
+        Assert.AreEqual(2 * 60, scanned.RowsRead);
+
+        var counted = new CountingDataView(train, reportRowCount: true);
+        var viaCount = Train(ml, counted, o);
+        Assert.AreEqual(1 + 1, counted.Cursors, "a vocabulary cursor, then the epoch's cursor");
+        Assert.AreEqual(30 + 60, counted.RowsRead, "the vocabulary cursor stops after VocabularySampleRows rows: no scan of the rest");
+        foreach (var (name, w) in viaScan)
+        {
+            CollectionAssert.AreEqual(w, viaCount[name], $"{name}: identical weights without the scan");
+        }
+
+        var pretrained = Options();
+        pretrained.PretrainedModelPath = Modeling.EncoderParityTests.Checkpoint("bert-tiny");
+        pretrained.MaxEpochs = 1;
+        pretrained.MaxCachedRows = 0;
+        var labelsOnly = new CountingDataView(train, reportRowCount: true);
+        ml.MulticlassClassification.Trainers.Gwt(pretrained).Fit(labelsOnly);
+        Assert.AreEqual(1, labelsOnly.Cursors, "a pretrained model: the epoch's cursor only, zero scan cursors");
+    }
+
+    [TestMethod]
+    public void ARowWithAMissingLabelInDataTakenByItsReportedCountStopsFitNamingTheColumn()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Enumerable.Range(0, 40).Select(i => new Email { Label = i % 2 == 0 ? "cat" : "none", Text = $"text {i} {(i % 2 == 0 ? "cat" : "dog")}" }).ToList();
+        var map = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(rows));
+        rows[25].Label = "unseen"; // a value the key mapping does not know: a missing key
+        var data = map.Transform(ml.Data.LoadFromEnumerable(rows));
+        var o = Options();
+        o.MaxEpochs = 1;
+        o.MaxCachedRows = 0;
+        var ex = Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.Gwt(o).Fit(new CountingDataView(data, reportRowCount: true)));
+        StringAssert.Contains(ex.Message, "label column 'Label'");
+        StringAssert.Contains(ex.Message, "FilterRowsByMissingValues");
+
+        // Without a reported count the scan counts the labelled rows and the row is skipped, as before.
+        var model = ml.MulticlassClassification.Trainers.Gwt(o).Fit(new CountingDataView(data));
+        Assert.AreEqual(10, model.TrainingResult!.Steps, "39 labelled rows in batches of 4: 10 steps");
+    }
+
+    [TestMethod]
     public void InvalidStreamingOptionsAreRefusedByName()
     {
         var ml = new MLContext(seed: 1);

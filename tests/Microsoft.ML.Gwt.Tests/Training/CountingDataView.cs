@@ -5,16 +5,18 @@ namespace Microsoft.ML.Gwt.Tests.Training;
 
 /// <summary>An <see cref="IDataView"/> wrapper that counts the cursors opened on it and the rows they read, and the
 /// shuffling cursors requested (it offers shuffling when <c>canShuffle</c>, passing the generator on only to a source
-/// that can shuffle).</summary>
+/// that can shuffle). It reports no row count unless <c>reportRowCount</c>, then the inner view's.</summary>
 internal sealed class CountingDataView : IDataView
 {
     private readonly IDataView _inner;
     private readonly bool _canShuffle;
+    private readonly bool _reportRowCount;
 
-    public CountingDataView(IDataView inner, bool canShuffle = false)
+    public CountingDataView(IDataView inner, bool canShuffle = false, bool reportRowCount = false)
     {
         _inner = inner;
         _canShuffle = canShuffle;
+        _reportRowCount = reportRowCount;
     }
 
     /// <summary>Cursors opened.</summary>
@@ -36,7 +38,7 @@ internal sealed class CountingDataView : IDataView
 
     public DataViewSchema Schema => _inner.Schema;
 
-    public long? GetRowCount() => null;
+    public long? GetRowCount() => _reportRowCount ? _inner.GetRowCount() : null;
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
