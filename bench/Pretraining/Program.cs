@@ -5,6 +5,7 @@
 // Text: the SpamAssassin bodies shipped in data/spamassassin (training split to train, validation split held out).
 //   dotnet run --project bench/Pretraining -c Release -- [--rows 1500] [--epochs 2] [--tokens 128] [--batch 32]
 //       [--model-size tiny|small] [--output bench-output/pretraining]
+//       [--runs adamw,gwt1,gwt2,gwt3] [--adamw-lr X] [--gwt-lr X] [--gwt-alpha X]   (a subset of runs, other learning rates)
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
@@ -15,6 +16,8 @@ using Microsoft.ML.Gwt.Pretraining;
 using Microsoft.ML.Gwt.Trainers;
 
 int rows = 1500, epochs = 2, tokens = 128, batch = 32, seed = 42, heldOutRows = 300;
+double? adamwLr = null, gwtLr = null, gwtAlpha = null;
+var only = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 var size = GwtModelSize.Tiny;
 string output = Path.Combine("bench-output", "pretraining");
 for (int i = 0; i < args.Length; i++)
@@ -29,6 +32,10 @@ for (int i = 0; i < args.Length; i++)
         case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--model-size": size = Enum.Parse<GwtModelSize>(args[++i], ignoreCase: true); break;
         case "--output": output = args[++i]; break;
+        case "--adamw-lr": adamwLr = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--gwt-lr": gwtLr = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--gwt-alpha": gwtAlpha = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--runs": only.UnionWith(args[++i].Split(',')); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
     }
 }
@@ -49,8 +56,13 @@ File.WriteAllText(Path.Combine(vocabulary, "vocab.txt"), tokenizer.VocabularyTex
 var runs = new List<Run>();
 foreach (var (name, kind, level) in new[] { ("AdamW", GwtOptimizerKind.AdamW, 0), ("GWT level 1", GwtOptimizerKind.Gwt, 1), ("GWT level 2", GwtOptimizerKind.Gwt, 2), ("GWT level 3", GwtOptimizerKind.Gwt, 3) })
 {
+    if (only.Count > 0 && !only.Contains(kind == GwtOptimizerKind.AdamW ? "adamw" : $"gwt{level}"))
+    {
+        continue;
+    }
     var options = new GwtPretrainingOptions
     {
+        LearningRate = kind == GwtOptimizerKind.AdamW ? adamwLr : gwtLr, GwtAlpha = gwtAlpha ?? GwtPretrainingOptions.GwtPresetAlpha,
         OutputFolder = Path.Combine(output, "model-" + name.Replace(' ', '-').ToLowerInvariant()), TokenizerPath = vocabulary,
         ModelSize = size, MaxSequenceLength = tokens, BatchSize = batch, MaxEpochs = epochs, Optimizer = kind,
         GwtLevel = Math.Max(1, level), Seed = seed, ValidationSet = heldOutView, LogEverySteps = int.MaxValue,
@@ -66,7 +78,7 @@ foreach (var (name, kind, level) in new[] { ("AdamW", GwtOptimizerKind.AdamW, 0)
             }
         },
     };
-    Console.WriteLine($"{name}: learning rate {(options.LearningRate ?? (kind == GwtOptimizerKind.Gwt ? GwtPretrainingOptions.GwtPresetLearningRate : GwtPretrainingOptions.AdamWDefaultLearningRate))}");
+    Console.WriteLine($"{name}: learning rate {(options.LearningRate ?? (kind == GwtOptimizerKind.Gwt ? GwtPretrainingOptions.GwtPresetLearningRate : GwtPretrainingOptions.AdamWDefaultLearningRate))}{(kind == GwtOptimizerKind.Gwt ? $", alpha {options.GwtAlpha}" : "")}");
     var r = ml.GwtPretraining(options).Fit(trainView);
     runs.Add(new Run(name, r.Steps, r.SequencesPerEpoch, r.ValidationLoss.ToArray(), r.ValidationLoss[^1], r.ValidationPerplexity!.Value,
         r.OptimizerStateBytes, r.SequencesPerSecond, r.TrainingLoss.ToArray()));

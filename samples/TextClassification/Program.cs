@@ -119,6 +119,8 @@ internal sealed record SampleSettings
     public bool MlmPretrain { get; init; }
     public int PretrainEpochs { get; init; } = 3;
     public GwtOptimizerKind PretrainOptimizer { get; init; } = GwtOptimizerKind.Gwt;
+    /// <summary>Null: the pre-training preset's learning rate (1e-2 with GWT, 1e-3 with AdamW).</summary>
+    public double? PretrainLearningRate { get; init; }
     /// <summary>Also train ML.NET's n-gram + SDCA pipeline on the same split (on by default).</summary>
     public bool Sdca { get; init; } = true;
 
@@ -176,6 +178,7 @@ internal sealed record SampleSettings
                 "--mlm-pretrain" => s with { MlmPretrain = true },
                 "--pretrain-epochs" => s with { PretrainEpochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--pretrain-optimizer" => s with { PretrainOptimizer = Enum.Parse<GwtOptimizerKind>(Next(), ignoreCase: true) },
+                "--pretrain-lr" => s with { PretrainLearningRate = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--no-sdca" => s with { Sdca = false },
                 "--result" => s with { ResultPath = Next() },
                 "--help" or "-h" => throw new ArgumentException(Usage),
@@ -199,6 +202,8 @@ internal sealed record SampleSettings
           --mlm-pretrain       pre-train a masked language model on the training split's text (labels unused), then
                                fine-tune GWT from it and, for comparison, from scratch
           --pretrain-epochs N  (default 3)   --pretrain-optimizer gwt|adamw (default gwt: the paper's pre-training preset)
+          --pretrain-lr X      pre-training learning rate (default: the preset's, 1e-2 with GWT, 1e-3 with AdamW); fine-tuning
+                               from the pre-trained encoder uses --lr, else 3e-4
           --no-sdca            skip the n-gram + SDCA baseline (FeaturizeText + SdcaMaximumEntropy, on by default)
         """;
 }
@@ -213,10 +218,10 @@ internal sealed class EmailRow
 /// <summary>What one run measured.</summary>
 internal sealed record RunResult(string Name, string Optimizer, double Accuracy, double MacroF1, double LogLoss, double StateMegabytes,
     double PeakMemoryMegabytes, double TrainSeconds, double ExamplesPerSecond, long Steps, int StepsPerEpoch,
-    double[] TrainingLoss, double[] ValidationLoss, double[] ValidationAccuracy);
+    double[] TrainingLoss, double[] ValidationLoss, double[] ValidationAccuracy, double LearningRate = 0);
 
 /// <summary>What MLM pre-training did.</summary>
-internal sealed record PretrainSummary(string Folder, string Optimizer, int Epochs, long Steps, long SequencesPerEpoch, double FirstLoss,
+internal sealed record PretrainSummary(string Folder, string Optimizer, double LearningRate, int Epochs, long Steps, long SequencesPerEpoch, double FirstLoss,
     double LastLoss, double? HeldOutLoss, double? HeldOutPerplexity, double StateMegabytes, double Seconds, double SequencesPerSecond);
 
 internal static class Runner
@@ -232,7 +237,7 @@ internal static class Runner
         {
             TextColumnName = "Text", OutputFolder = folder, ModelSize = s.ModelSize, MaxEpochs = s.PretrainEpochs,
             MaxSequenceLength = s.MaxTokens ?? 128, BatchSize = s.BatchSize, Optimizer = s.PretrainOptimizer, GwtLevel = s.Level,
-            Seed = s.Seed, LogEverySteps = int.MaxValue, ValidationSet = ml.Data.LoadFromEnumerable(validation),
+            LearningRate = s.PretrainLearningRate, Seed = s.Seed, LogEverySteps = int.MaxValue, ValidationSet = ml.Data.LoadFromEnumerable(validation),
         };
         long last = -1;
         options.Progress = p =>
@@ -248,7 +253,7 @@ internal static class Runner
             }
         };
         var r = ml.GwtPretraining(options).Fit(ml.Data.LoadFromEnumerable(train));
-        return new PretrainSummary(folder, s.PretrainOptimizer.ToString(), s.PretrainEpochs, r.Steps, r.SequencesPerEpoch,
+        return new PretrainSummary(folder, s.PretrainOptimizer.ToString(), r.LearningRate, s.PretrainEpochs, r.Steps, r.SequencesPerEpoch,
             r.TrainingLoss.Take(10).Average(), r.TrainingLoss.TakeLast(10).Average(), r.ValidationLoss.Count > 0 ? r.ValidationLoss[^1] : null,
             r.ValidationPerplexity, r.OptimizerStateBytes / 1048576.0, r.TrainingTime.TotalSeconds, r.SequencesPerSecond);
     }
@@ -286,8 +291,7 @@ internal static class Runner
         {
             Sentence1ColumnName = "Text", BatchSize = s.BatchSize, MaxEpochs = s.Epochs,
             ValidationSet = validationView, PretrainedModelPath = s.ChildFrom ?? s.Pretrained, ModelSize = s.ModelSize, Optimizer = kind,
-            // With --mlm-pretrain both runs use the from-scratch learning rate, so they differ only in the initial weights.
-            LearningRate = s.LearningRate ?? (s.MlmPretrain ? 5e-4 : null), GwtLevel = s.Level, Seed = s.Seed, LogEverySteps = int.MaxValue,
+            LearningRate = FineTuneLearningRate(s), GwtLevel = s.Level, Seed = s.Seed, LogEverySteps = int.MaxValue,
             Precision = s.Precision,
         };
         if (s.Alpha is double alpha)
@@ -350,8 +354,17 @@ internal static class Runner
         var t = model.TrainingResult!;
         return new RunResult(s.ChildName ?? kind.ToString(), kind.ToString(), metrics.MicroAccuracy, macroF1, metrics.LogLoss, t.OptimizerStateBytes / 1048576.0,
             PeakMemoryMegabytes(), t.TrainingTime.TotalSeconds, t.ExamplesPerSecond, t.Steps, stepsPerEpoch,
-            t.TrainingLoss.ToArray(), t.ValidationLoss.ToArray(), t.ValidationAccuracy.ToArray());
+            t.TrainingLoss.ToArray(), t.ValidationLoss.ToArray(), t.ValidationAccuracy.ToArray(), options.LearningRate!.Value);
     }
+
+    /// <summary>The fine-tuning learning rate: --lr; else 3e-4 from the sample's own pre-trained encoder (a small model
+    /// needs more than a large checkpoint's 5e-5, and less than from scratch), else the trainer's defaults (5e-4 from
+    /// scratch, 5e-5 for a --pretrained checkpoint).</summary>
+    public static double FineTuneLearningRate(SampleSettings s) =>
+        s.LearningRate ?? (s.ChildFrom is not null ? PretrainedFineTuneLearningRate : s.Pretrained is null ? 5e-4 : 5e-5);
+
+    /// <summary>Fine-tuning learning rate of an encoder pre-trained by --mlm-pretrain.</summary>
+    public const double PretrainedFineTuneLearningRate = 3e-4;
 
     /// <summary>Scores the test split again in <paramref name="other"/> precision and prints its metrics next to the
     /// run's own, with the largest probability difference and how many predicted labels agree.</summary>
@@ -443,7 +456,7 @@ internal static class Report
     {
         if (pretrain is not null)
         {
-            AnsiConsole.MarkupLine($"Pre-training ({pretrain.Optimizer}, {pretrain.Epochs} epochs, {pretrain.Steps} steps, {pretrain.SequencesPerEpoch} sequences per epoch): " +
+            AnsiConsole.MarkupLine($"Pre-training ({pretrain.Optimizer}, learning rate {pretrain.LearningRate.ToString(CultureInfo.InvariantCulture)}, {pretrain.Epochs} epochs, {pretrain.Steps} steps, {pretrain.SequencesPerEpoch} sequences per epoch): " +
                 $"loss {pretrain.FirstLoss:F3} -> {pretrain.LastLoss:F3}, held-out loss {pretrain.HeldOutLoss:F3} (perplexity {pretrain.HeldOutPerplexity:F1}), " +
                 $"{pretrain.Seconds:F0} s, {pretrain.SequencesPerSecond:F1} sequences/s, optimizer state {pretrain.StateMegabytes:F2} MB");
         }

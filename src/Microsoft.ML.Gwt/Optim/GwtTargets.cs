@@ -50,6 +50,11 @@ public static class GwtTargets
         return EncoderLinearModules.Contains(module, StringComparer.Ordinal);
     }
 
+    /// <summary>The selector a run uses: <paramref name="selector"/> (default <see cref="EncoderLinearWeights"/>) with GWT,
+    /// none with AdamW.</summary>
+    internal static Func<string, Parameter, bool> Resolve(Trainers.GwtOptimizerKind optimizer, Func<string, Parameter, bool>? selector) =>
+        optimizer == Trainers.GwtOptimizerKind.Gwt ? selector ?? EncoderLinearWeights : static (_, _) => false;
+
     /// <summary>Every parameter with two or more dimensions (all weight matrices, embeddings included).</summary>
     public static bool AllMatrices(string name, Parameter parameter) => parameter.dim() >= 2;
 

@@ -27,6 +27,10 @@ public sealed class GwtPretrainingResult
     /// <summary>Optimizer steps taken.</summary>
     public long Steps { get; internal set; }
 
+    /// <summary>The peak learning rate the run used (<see cref="GwtPretrainingOptions.LearningRate"/>, or the optimizer's
+    /// preset when unset).</summary>
+    public double LearningRate { get; internal set; }
+
     /// <summary>Steps skipped because the loss or a gradient was not finite.</summary>
     public long SkippedSteps { get; internal set; }
 
@@ -149,6 +153,7 @@ public sealed class GwtPretrainer
             TrainingLoss = run.TrainingLoss.ToArray(),
             ValidationLoss = run.ValidationLoss.ToArray(),
             Steps = run.Steps,
+            LearningRate = o.ResolvedLearningRate,
             SkippedSteps = run.SkippedSteps,
             SequencesPerEpoch = data.Sequences,
             OptimizerStateBytes = run.OptimizerStateBytes,

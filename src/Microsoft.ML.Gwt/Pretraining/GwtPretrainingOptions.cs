@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Gwt.Optim;
 using Microsoft.ML.Gwt.Trainers;
 using TorchSharp.Modules;
@@ -141,36 +142,28 @@ public sealed class GwtPretrainingOptions
     internal double ResolvedLearningRate => LearningRate ?? (Optimizer == GwtOptimizerKind.Gwt ? GwtPresetLearningRate : AdamWDefaultLearningRate);
 
     /// <summary>The parameters GWT compresses (none with AdamW).</summary>
-    internal Func<string, Parameter, bool> ResolveTargetSelector() =>
-        Optimizer == GwtOptimizerKind.Gwt ? GwtTargetSelector ?? GwtTargets.EncoderLinearWeights : (_, _) => false;
+    internal Func<string, Parameter, bool> ResolveTargetSelector() => GwtTargets.Resolve(Optimizer, GwtTargetSelector);
 
     /// <summary>Checks every option; the exception names the first bad one.</summary>
     internal void Validate()
     {
-        static void Check(bool ok, string name, object? value, string expected)
-        {
-            if (!ok)
-            {
-                throw new ArgumentOutOfRangeException(name, value, $"{name} must be {expected}.");
-            }
-        }
-        Check(!string.IsNullOrWhiteSpace(TextColumnName), nameof(TextColumnName), TextColumnName, "a column name");
-        Check(!string.IsNullOrWhiteSpace(OutputFolder), nameof(OutputFolder), OutputFolder, "a folder to write the checkpoint to");
-        Check(VocabularySize > 16, nameof(VocabularySize), VocabularySize, "> 16");
-        Check(MaxSequenceLength >= 8, nameof(MaxSequenceLength), MaxSequenceLength, ">= 8");
-        Check(MaskProbability is > 0 and < 1, nameof(MaskProbability), MaskProbability, "in (0, 1)");
-        Check(BatchSize > 0, nameof(BatchSize), BatchSize, "> 0");
-        Check(MaxEpochs > 0, nameof(MaxEpochs), MaxEpochs, "> 0");
-        Check(ShuffleBufferSize > 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "> 0");
-        Check(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate, "a finite number > 0");
-        Check(WarmupFraction is >= 0 and < 1, nameof(WarmupFraction), WarmupFraction, "in [0, 1)");
-        Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, ">= 0");
-        Check(GwtLevel is >= 0 and <= 16, nameof(GwtLevel), GwtLevel, "in [0, 16]");
-        Check(GwtAlpha > 0 && double.IsFinite(GwtAlpha), nameof(GwtAlpha), GwtAlpha, "a finite number > 0");
-        Check(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm), nameof(GradientClipNorm), GradientClipNorm, "a finite number >= 0 (0 disables clipping)");
-        Check(GradientAccumulationSteps > 0, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "> 0");
-        Check(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
-        Check(LogEverySteps > 0, nameof(LogEverySteps), LogEverySteps, "> 0");
+        OptionCheck.Require(!string.IsNullOrWhiteSpace(TextColumnName), nameof(TextColumnName), TextColumnName, "a column name");
+        OptionCheck.Require(!string.IsNullOrWhiteSpace(OutputFolder), nameof(OutputFolder), OutputFolder, "a folder to write the checkpoint to");
+        OptionCheck.Require(VocabularySize > 16, nameof(VocabularySize), VocabularySize, "> 16");
+        OptionCheck.Require(MaxSequenceLength >= 8, nameof(MaxSequenceLength), MaxSequenceLength, ">= 8");
+        OptionCheck.Require(MaskProbability is > 0 and < 1, nameof(MaskProbability), MaskProbability, "in (0, 1)");
+        OptionCheck.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "> 0");
+        OptionCheck.Require(MaxEpochs > 0, nameof(MaxEpochs), MaxEpochs, "> 0");
+        OptionCheck.Require(ShuffleBufferSize > 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "> 0");
+        OptionCheck.Require(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate, "a finite number > 0");
+        OptionCheck.Require(WarmupFraction is >= 0 and < 1, nameof(WarmupFraction), WarmupFraction, "in [0, 1)");
+        OptionCheck.Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, ">= 0");
+        OptionCheck.Require(GwtLevel is >= 0 and <= 16, nameof(GwtLevel), GwtLevel, "in [0, 16]");
+        OptionCheck.Require(GwtAlpha > 0 && double.IsFinite(GwtAlpha), nameof(GwtAlpha), GwtAlpha, "a finite number > 0");
+        OptionCheck.Require(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm), nameof(GradientClipNorm), GradientClipNorm, "a finite number >= 0 (0 disables clipping)");
+        OptionCheck.Require(GradientAccumulationSteps > 0, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "> 0");
+        OptionCheck.Require(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
+        OptionCheck.Require(LogEverySteps > 0, nameof(LogEverySteps), LogEverySteps, "> 0");
         if (CheckpointFolder is not null && OutputFolder is not null &&
             Path.GetFullPath(CheckpointFolder).TrimEnd('/') == Path.GetFullPath(OutputFolder).TrimEnd('/'))
         {

@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Gwt.Optim;
 using TorchSharp.Modules;
 
@@ -256,42 +257,34 @@ public sealed partial class GwtTextClassificationTrainer
 
         /// <summary>The parameters GWT compresses: <see cref="GwtTargetSelector"/> (default
         /// <see cref="GwtTargets.EncoderLinearWeights"/>) with the GWT optimizer, none with AdamW.</summary>
-        internal Func<string, Parameter, bool> ResolveTargetSelector() =>
-            Optimizer == GwtOptimizerKind.Gwt ? GwtTargetSelector ?? GwtTargets.EncoderLinearWeights : (_, _) => false;
+        internal Func<string, Parameter, bool> ResolveTargetSelector() => GwtTargets.Resolve(Optimizer, GwtTargetSelector);
 
         internal void Validate()
         {
-            static void Check(bool ok, string name, object? value, string expected)
-            {
-                if (!ok)
-                {
-                    throw new ArgumentOutOfRangeException(name, value, $"{name} must be {expected}.");
-                }
-            }
-            Check(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "a column name");
-            Check(!string.IsNullOrWhiteSpace(Sentence1ColumnName), nameof(Sentence1ColumnName), Sentence1ColumnName, "a column name");
-            Check(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "a column name");
-            Check(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "a column name");
-            Check(BatchSize > 0, nameof(BatchSize), BatchSize, "> 0");
-            Check(MaxEpochs > 0, nameof(MaxEpochs), MaxEpochs, "> 0");
-            Check(MaxSequenceLength >= 4, nameof(MaxSequenceLength), MaxSequenceLength, ">= 4");
-            Check(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate, "a finite number > 0");
-            Check(WarmupFraction is >= 0 and < 1, nameof(WarmupFraction), WarmupFraction, "in [0, 1)");
-            Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, ">= 0");
-            Check(GwtLevel is >= 0 and <= 16, nameof(GwtLevel), GwtLevel, "in [0, 16]");
-            Check(GwtAlpha > 0 && double.IsFinite(GwtAlpha), nameof(GwtAlpha), GwtAlpha, "a finite number > 0");
-            Check(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm), nameof(GradientClipNorm), GradientClipNorm, "a finite number >= 0 (0 disables clipping)");
-            Check(GradientAccumulationSteps > 0, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "> 0");
-            Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, ">= 0");
-            Check(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
-            Check(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "> 0");
-            Check(MaxVocabularySize > 16, nameof(MaxVocabularySize), MaxVocabularySize, "> 16");
-            Check(VocabularySampleRows > 0, nameof(VocabularySampleRows), VocabularySampleRows, "> 0");
-            Check(ShuffleBufferSize > 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "> 0 (1 keeps the data's order)");
-            Check(MaxCachedRows >= 0, nameof(MaxCachedRows), MaxCachedRows, ">= 0 (0 always streams)");
-            Check(LengthGroupingWindow > 0, nameof(LengthGroupingWindow), LengthGroupingWindow, "> 0");
-            Check(PrefetchBatches >= 0, nameof(PrefetchBatches), PrefetchBatches, ">= 0 (0 produces batches on the training thread)");
-            Check(LogEverySteps > 0, nameof(LogEverySteps), LogEverySteps, "> 0");
+            OptionCheck.Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "a column name");
+            OptionCheck.Require(!string.IsNullOrWhiteSpace(Sentence1ColumnName), nameof(Sentence1ColumnName), Sentence1ColumnName, "a column name");
+            OptionCheck.Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "a column name");
+            OptionCheck.Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "a column name");
+            OptionCheck.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "> 0");
+            OptionCheck.Require(MaxEpochs > 0, nameof(MaxEpochs), MaxEpochs, "> 0");
+            OptionCheck.Require(MaxSequenceLength >= 4, nameof(MaxSequenceLength), MaxSequenceLength, ">= 4");
+            OptionCheck.Require(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate, "a finite number > 0");
+            OptionCheck.Require(WarmupFraction is >= 0 and < 1, nameof(WarmupFraction), WarmupFraction, "in [0, 1)");
+            OptionCheck.Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, ">= 0");
+            OptionCheck.Require(GwtLevel is >= 0 and <= 16, nameof(GwtLevel), GwtLevel, "in [0, 16]");
+            OptionCheck.Require(GwtAlpha > 0 && double.IsFinite(GwtAlpha), nameof(GwtAlpha), GwtAlpha, "a finite number > 0");
+            OptionCheck.Require(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm), nameof(GradientClipNorm), GradientClipNorm, "a finite number >= 0 (0 disables clipping)");
+            OptionCheck.Require(GradientAccumulationSteps > 0, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "> 0");
+            OptionCheck.Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, ">= 0");
+            OptionCheck.Require(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
+            OptionCheck.Require(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "> 0");
+            OptionCheck.Require(MaxVocabularySize > 16, nameof(MaxVocabularySize), MaxVocabularySize, "> 16");
+            OptionCheck.Require(VocabularySampleRows > 0, nameof(VocabularySampleRows), VocabularySampleRows, "> 0");
+            OptionCheck.Require(ShuffleBufferSize > 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "> 0 (1 keeps the data's order)");
+            OptionCheck.Require(MaxCachedRows >= 0, nameof(MaxCachedRows), MaxCachedRows, ">= 0 (0 always streams)");
+            OptionCheck.Require(LengthGroupingWindow > 0, nameof(LengthGroupingWindow), LengthGroupingWindow, "> 0");
+            OptionCheck.Require(PrefetchBatches >= 0, nameof(PrefetchBatches), PrefetchBatches, ">= 0 (0 produces batches on the training thread)");
+            OptionCheck.Require(LogEverySteps > 0, nameof(LogEverySteps), LogEverySteps, "> 0");
             if (EarlyStoppingPatience > 0 && ValidationSet is null)
             {
                 throw new ArgumentException($"{nameof(EarlyStoppingPatience)} needs a {nameof(ValidationSet)}.", nameof(EarlyStoppingPatience));

@@ -95,13 +95,17 @@ public sealed class TextClassificationSampleTests
             .Concat(Trainers.SpamData.Take("test", 3, "ham", "spam", "hard_ham").Select(e => (e, "test")));
         File.WriteAllLines(data, new[] { "Label\tSplit\tText" }.Concat(rows.Select(r => $"{r.e.Label}\t{r.Item2}\t{r.e.Text}")));
         var output = TestCheckpoints.NewFolder();
-        var (code, stdout, stderr) = RunSampleIn(output, "--data", data, "--mlm-pretrain", "--pretrain-epochs", "1", "--epochs", "1", "--max-tokens", "32");
+        var (code, stdout, stderr) = RunSampleIn(output, "--data", data, "--mlm-pretrain", "--pretrain-epochs", "1", "--pretrain-lr", "0.002", "--epochs", "1", "--max-tokens", "32");
         Assert.AreEqual(0, code, $"{stderr}\n{stdout}");
         StringAssert.Contains(stdout, "pre-training epoch 1: held-out MLM loss");
         using var results = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
         CollectionAssert.AreEqual(new[] { "GWT, pre-trained", "GWT, from scratch", "n-grams + SDCA" },
             results.RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("Name").GetString()).ToArray());
         Assert.AreEqual(1, results.RootElement.GetProperty("pretraining").GetProperty("Epochs").GetInt32());
+        Assert.AreEqual(0.002, results.RootElement.GetProperty("pretraining").GetProperty("LearningRate").GetDouble());
+        // Fine-tuning: 3e-4 from the pre-trained encoder, the trainer's from-scratch 5e-4 from scratch.
+        CollectionAssert.AreEqual(new[] { 3e-4, 5e-4, 0 },
+            results.RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("LearningRate").GetDouble()).ToArray());
         StringAssert.Contains(File.ReadAllText(Path.Combine(output, "mlm", "config.json")), "BertForMaskedLM");
     }
 }
