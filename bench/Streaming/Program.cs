@@ -3,9 +3,14 @@
 //                                             time to the first optimizer step and process RSS there, for lazily
 //                                             generated IDataViews (each size in a fresh child process); --unknown-count:
 //                                             the views do not report their row count, so Fit scans them first
-//   throughput [--rounds 2] [--epochs 2] [--train-rows N]  examples/s and test accuracy on the SpamAssassin sample data: the old loop
-//                                             (rows in memory, no length grouping, no producer thread) against the new
-//                                             one, interleaved A B A B in the same run
+//   throughput [--rounds 2] [--epochs 2] [--train-rows N] [--max-tokens 128] [--variants old,new]
+//                                             examples/s and test accuracy on the SpamAssassin sample data, the variants
+//                                             interleaved round by round in the same process: old (rows in memory, no
+//                                             length grouping, no producer thread), new (the defaults: the producer only
+//                                             where a core is free for it), prefetch-only (4 batches prefetched, no
+//                                             grouping), grouping-only (no producer), grouping-prefetch (both);
+//                                             first prints the padded tokens per epoch with and without length grouping
+//                                             (the bound on what grouping can save at this length)
 //   soak [--steps 3000]                        RSS every 100 steps of a long streamed run
 using System.Diagnostics;
 using System.Globalization;
@@ -52,7 +57,8 @@ switch (mode)
         break;
     case "throughput":
         Throughput(int.Parse(Arg("--rounds", "2"), CultureInfo.InvariantCulture), int.Parse(Arg("--epochs", "2"), CultureInfo.InvariantCulture),
-            int.Parse(Arg("--train-rows", "0"), CultureInfo.InvariantCulture));
+            int.Parse(Arg("--train-rows", "0"), CultureInfo.InvariantCulture), int.Parse(Arg("--max-tokens", "128"), CultureInfo.InvariantCulture),
+            Arg("--variants", "old,new").Split(','));
         break;
     case "soak":
         Soak(int.Parse(Arg("--steps", "3000"), CultureInfo.InvariantCulture));
@@ -137,7 +143,7 @@ List<(string Label, string Split, string Text)> LoadSpam()
     return rows;
 }
 
-void Throughput(int rounds, int epochs, int trainRows)
+void Throughput(int rounds, int epochs, int trainRows, int maxTokens, string[] variants)
 {
     var all = LoadSpam();
     var ml = new MLContext(seed: 42);
@@ -151,27 +157,40 @@ void Throughput(int rounds, int epochs, int trainRows)
     var map = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(train));
     var trainView = map.Transform(ml.Data.LoadFromEnumerable(train));
     var testView = map.Transform(ml.Data.LoadFromEnumerable(test));
-    Console.WriteLine($"SpamAssassin: {train.Count} train rows, {test.Count} test rows; Tiny from scratch, {epochs} epoch(s), batch 32, 128 tokens");
+    Console.WriteLine($"SpamAssassin: {train.Count} train rows, {test.Count} test rows; Tiny from scratch, {epochs} epoch(s), batch 32, {maxTokens} tokens");
+    PaddingBound(train.Select(e => e.Text).ToList(), maxTokens, new GwtTextClassificationTrainer.Options().LengthGroupingWindow);
     var runs = new List<(string Name, double ExamplesPerSecond, double Wall, double Accuracy)>();
     for (int round = 0; round < rounds; round++)
     {
-        foreach (var old in new[] { true, false })
+        foreach (var variant in variants)
         {
             var o = new GwtTextClassificationTrainer.Options
             {
                 Sentence1ColumnName = "Text", BatchSize = 32, MaxEpochs = epochs, Seed = 42, LogEverySteps = int.MaxValue,
+                MaxSequenceLength = maxTokens,
             };
-            if (old)
+            string name = variant switch
+            {
+                "old" => "old loop (in memory, no grouping, no producer)",
+                "new" => "new loop (defaults: grouped; producer where a core is free)",
+                "prefetch-only" => "producer only (no grouping, 4 batches prefetched)",
+                "grouping-only" => "grouping only (no producer)",
+                "grouping-prefetch" => "grouping and producer (4 batches prefetched)",
+                _ => throw new ArgumentException($"--variants: unknown variant '{variant}' (old, new, prefetch-only, grouping-only, grouping-prefetch)"),
+            };
+            if (variant == "old")
             {
                 o.MaxCachedRows = int.MaxValue;
-                o.GroupByLength = false;
-                o.PrefetchBatches = 0;
+            }
+            o.GroupByLength = variant is "new" or "grouping-only" or "grouping-prefetch";
+            if (variant != "new")
+            {
+                o.PrefetchBatches = variant is "prefetch-only" or "grouping-prefetch" ? 4 : 0;
             }
             var clock = Stopwatch.StartNew();
             var model = ml.MulticlassClassification.Trainers.Gwt(o).Fit(trainView);
             double wall = clock.Elapsed.TotalSeconds;
             var metrics = ml.MulticlassClassification.Evaluate(model.Transform(testView));
-            var name = old ? "old loop (in memory, no grouping, no producer)" : "new loop (streamed defaults)";
             runs.Add((name, model.TrainingResult!.ExamplesPerSecond, wall, metrics.MicroAccuracy));
             Console.WriteLine($"round {round + 1} {name}: {model.TrainingResult.ExamplesPerSecond:F1} examples/s, Fit {wall:F1} s, test accuracy {metrics.MicroAccuracy:P2}");
         }
@@ -180,6 +199,21 @@ void Throughput(int rounds, int epochs, int trainRows)
     {
         Console.WriteLine($"mean {g.Key}: {g.Average(r => r.ExamplesPerSecond):F1} examples/s, Fit {g.Average(r => r.Wall):F1} s, accuracy {g.Average(r => r.Accuracy):P2}");
     }
+}
+
+// Padded tokens of one epoch in batches of 32, the rows in a random order against sorted by length within windows of
+// `window` batches: the share of the forward/backward work that length grouping can remove (token counts do not
+// depend on the fitted vocabulary: every cl100k piece is one id, known or not).
+static void PaddingBound(List<string> texts, int maxTokens, int window)
+{
+    var tokenizer = Microsoft.ML.Gwt.Tokenization.FittedTiktokenTokenizer.Fit(texts.Take(2000));
+    var lengths = texts.Select(t => tokenizer.Encode(t, null, maxTokens).Ids.Length).ToArray();
+    new Random(1).Shuffle(lengths);
+    long Padded(IEnumerable<int[]> batches) => batches.Sum(b => (long)b.Max() * b.Length);
+    long random = Padded(lengths.Chunk(32));
+    long grouped = Padded(lengths.Chunk(32 * window).SelectMany(w => w.OrderByDescending(l => l).Chunk(32)));
+    Console.WriteLine($"tokens per epoch: {lengths.Sum(l => (long)l)} real ({lengths.Count(l => l == maxTokens) * 100.0 / lengths.Length:F1}% of rows at the {maxTokens}-token limit), " +
+        $"{random} padded in random batches, {grouped} grouped by length: grouping removes {1 - (double)grouped / random:P1} of the padded tokens (ratio {(double)random / grouped:F3})");
 }
 
 void Soak(int steps)

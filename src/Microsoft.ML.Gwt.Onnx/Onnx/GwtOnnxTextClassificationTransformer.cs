@@ -130,25 +130,8 @@ public sealed partial class GwtOnnxTextClassificationTransformer : ITransformer,
     /// <summary>Class probabilities (in key order) for texts and, for a sentence-pair model, their second sentences,
     /// <c>ScoringBatchSize</c> rows per run. A null text scores as an empty one.</summary>
     /// <exception cref="ArgumentException"><paramref name="second"/> has another count than <paramref name="texts"/>.</exception>
-    public float[][] Predict(IReadOnlyList<string?> texts, IReadOnlyList<string?>? second = null)
-    {
-        ArgumentNullException.ThrowIfNull(texts);
-        if (second is not null && second.Count != texts.Count)
-        {
-            throw new ArgumentException($"{nameof(second)} has {second.Count} sentences but {nameof(texts)} has {texts.Count}.", nameof(second));
-        }
-        var result = new float[texts.Count][];
-        for (int start = 0; start < texts.Count; start += Settings.ScoringBatchSize)
-        {
-            int n = Math.Min(Settings.ScoringBatchSize, texts.Count - start);
-            var probs = ScoreBatch(Enumerable.Range(start, n).Select(i => (texts[i], second?[i])).ToList());
-            Array.Copy(probs, 0, result, start, n);
-        }
-        return result;
-    }
-
-    /// <summary>Tokenizes the rows, pads them to the longest, and runs the graph once.</summary>
-    internal float[][] ScoreBatch(IReadOnlyList<(string? First, string? Second)> rows) => ScoreEncoded(Encode(rows));
+    public float[][] Predict(IReadOnlyList<string?> texts, IReadOnlyList<string?>? second = null) =>
+        TextClassifierScoring.Predict(this, texts, second);
 
     /// <summary>The token ids of each row (a null text as an empty one).</summary>
     private EncodedText[] Encode(IReadOnlyList<(string? First, string? Second)> rows) =>

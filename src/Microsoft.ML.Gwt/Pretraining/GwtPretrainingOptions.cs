@@ -21,7 +21,7 @@ public sealed record GwtPretrainingProgress(int Epoch, long Step, long TotalStep
 /// pre-training settings (level 2, alpha 0.25, learning rate 0.01, no weight decay: the reference code's C4 scripts) on a
 /// from-scratch BERT-layout encoder with a WordPiece vocabulary fitted to the text.
 /// </summary>
-public sealed class GwtPretrainingOptions
+public sealed class GwtPretrainingOptions : IOptimizationOptions
 {
     /// <summary>The learning rate of the reference code's pre-training scripts (zqOuO/GWT, scripts/benchmark_c4/*.sh: <c>lr=1e-2</c>).</summary>
     public const double GwtPresetLearningRate = 1e-2;
@@ -152,18 +152,8 @@ public sealed class GwtPretrainingOptions
         OptionCheck.Require(VocabularySize > 16, nameof(VocabularySize), VocabularySize, "> 16");
         OptionCheck.Require(MaxSequenceLength >= 8, nameof(MaxSequenceLength), MaxSequenceLength, ">= 8");
         OptionCheck.Require(MaskProbability is > 0 and < 1, nameof(MaskProbability), MaskProbability, "in (0, 1)");
-        OptionCheck.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "> 0");
-        OptionCheck.Require(MaxEpochs > 0, nameof(MaxEpochs), MaxEpochs, "> 0");
+        OptionCheck.Optimization(this);
         OptionCheck.Require(ShuffleBufferSize > 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "> 0");
-        OptionCheck.Require(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate, "a finite number > 0");
-        OptionCheck.Require(WarmupFraction is >= 0 and < 1, nameof(WarmupFraction), WarmupFraction, "in [0, 1)");
-        OptionCheck.Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, ">= 0");
-        OptionCheck.Require(GwtLevel is >= 0 and <= 16, nameof(GwtLevel), GwtLevel, "in [0, 16]");
-        OptionCheck.Require(GwtAlpha > 0 && double.IsFinite(GwtAlpha), nameof(GwtAlpha), GwtAlpha, "a finite number > 0");
-        OptionCheck.Require(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm), nameof(GradientClipNorm), GradientClipNorm, "a finite number >= 0 (0 disables clipping)");
-        OptionCheck.Require(GradientAccumulationSteps > 0, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "> 0");
-        OptionCheck.Require(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
-        OptionCheck.Require(LogEverySteps > 0, nameof(LogEverySteps), LogEverySteps, "> 0");
         if (CheckpointFolder is not null && OutputFolder is not null &&
             Path.GetFullPath(CheckpointFolder).TrimEnd('/') == Path.GetFullPath(OutputFolder).TrimEnd('/'))
         {

@@ -65,7 +65,7 @@ public sealed record GwtTrainingProgress(int Epoch, long Step, long TotalSteps, 
 public sealed partial class GwtTextClassificationTrainer
 {
     /// <summary>Options of <see cref="GwtTextClassificationTrainer"/>.</summary>
-    public sealed class Options
+    public sealed class Options : IOptimizationOptions
     {
         /// <summary>The label column: a key type (use <c>MapValueToKey</c> first). Default "Label".</summary>
         public string LabelColumnName { get; set; } = "Label";
@@ -200,8 +200,10 @@ public sealed partial class GwtTextClassificationTrainer
 
         /// <summary>Batches a background producer thread reads, tokenizes and assembles ahead of the training step
         /// (a bounded queue), so that this work overlaps forward and backward; 0 does it on the training thread. Does not
-        /// change the result. Default 4.</summary>
-        public int PrefetchBatches { get; set; } = 4;
+        /// change the result. Default null: 4 when a core is free for the producer (training on CUDA, or more logical
+        /// processors than TorchSharp's intra-op threads, <c>torch.get_num_threads()</c>), else 0, since a producer
+        /// that competes with the forward/backward threads for the cores slows training down.</summary>
+        public int? PrefetchBatches { get; set; }
 
         /// <summary>Device. Default <see cref="GwtDevice.Auto"/>.</summary>
         public GwtDevice Device { get; set; } = GwtDevice.Auto;
@@ -265,26 +267,16 @@ public sealed partial class GwtTextClassificationTrainer
             OptionCheck.Require(!string.IsNullOrWhiteSpace(Sentence1ColumnName), nameof(Sentence1ColumnName), Sentence1ColumnName, "a column name");
             OptionCheck.Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "a column name");
             OptionCheck.Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "a column name");
-            OptionCheck.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "> 0");
-            OptionCheck.Require(MaxEpochs > 0, nameof(MaxEpochs), MaxEpochs, "> 0");
+            OptionCheck.Optimization(this);
             OptionCheck.Require(MaxSequenceLength >= 4, nameof(MaxSequenceLength), MaxSequenceLength, ">= 4");
-            OptionCheck.Require(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate, "a finite number > 0");
-            OptionCheck.Require(WarmupFraction is >= 0 and < 1, nameof(WarmupFraction), WarmupFraction, "in [0, 1)");
-            OptionCheck.Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, ">= 0");
-            OptionCheck.Require(GwtLevel is >= 0 and <= 16, nameof(GwtLevel), GwtLevel, "in [0, 16]");
-            OptionCheck.Require(GwtAlpha > 0 && double.IsFinite(GwtAlpha), nameof(GwtAlpha), GwtAlpha, "a finite number > 0");
-            OptionCheck.Require(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm), nameof(GradientClipNorm), GradientClipNorm, "a finite number >= 0 (0 disables clipping)");
-            OptionCheck.Require(GradientAccumulationSteps > 0, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "> 0");
             OptionCheck.Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, ">= 0");
-            OptionCheck.Require(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
             OptionCheck.Require(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "> 0");
             OptionCheck.Require(MaxVocabularySize > 16, nameof(MaxVocabularySize), MaxVocabularySize, "> 16");
             OptionCheck.Require(VocabularySampleRows > 0, nameof(VocabularySampleRows), VocabularySampleRows, "> 0");
             OptionCheck.Require(ShuffleBufferSize > 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "> 0 (1 keeps the data's order)");
             OptionCheck.Require(MaxCachedRows >= 0, nameof(MaxCachedRows), MaxCachedRows, ">= 0 (0 always streams)");
             OptionCheck.Require(LengthGroupingWindow > 0, nameof(LengthGroupingWindow), LengthGroupingWindow, "> 0");
-            OptionCheck.Require(PrefetchBatches >= 0, nameof(PrefetchBatches), PrefetchBatches, ">= 0 (0 produces batches on the training thread)");
-            OptionCheck.Require(LogEverySteps > 0, nameof(LogEverySteps), LogEverySteps, "> 0");
+            OptionCheck.Require(PrefetchBatches is null or >= 0, nameof(PrefetchBatches), PrefetchBatches, ">= 0 (0 produces batches on the training thread) or null (chosen by the free cores)");
             if (EarlyStoppingPatience > 0 && ValidationSet is null)
             {
                 throw new ArgumentException($"{nameof(EarlyStoppingPatience)} needs a {nameof(ValidationSet)}.", nameof(EarlyStoppingPatience));

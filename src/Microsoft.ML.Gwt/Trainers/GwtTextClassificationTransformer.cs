@@ -126,22 +126,8 @@ public sealed partial class GwtTextClassificationTransformer : ITransformer, IDi
     /// <summary>Class probabilities (in key order) for texts and, for a sentence-pair model, their second sentences,
     /// scored <c>ScoringBatchSize</c> rows per forward pass. A null text scores as an empty one.</summary>
     /// <exception cref="ArgumentException"><paramref name="second"/> has another count than <paramref name="texts"/>.</exception>
-    public float[][] Predict(IReadOnlyList<string?> texts, IReadOnlyList<string?>? second = null)
-    {
-        ArgumentNullException.ThrowIfNull(texts);
-        if (second is not null && second.Count != texts.Count)
-        {
-            throw new ArgumentException($"{nameof(second)} has {second.Count} sentences but {nameof(texts)} has {texts.Count}.", nameof(second));
-        }
-        var result = new float[texts.Count][];
-        for (int start = 0; start < texts.Count; start += Options.ScoringBatchSize)
-        {
-            int n = Math.Min(Options.ScoringBatchSize, texts.Count - start);
-            var probs = ScoreBatch(Enumerable.Range(start, n).Select(i => (texts[i], second?[i])).ToList());
-            Array.Copy(probs, 0, result, start, n);
-        }
-        return result;
-    }
+    public float[][] Predict(IReadOnlyList<string?> texts, IReadOnlyList<string?>? second = null) =>
+        TextClassifierScoring.Predict(this, texts, second);
 
     int ITextClassifierScorer.ScoringBatchSize => Options.ScoringBatchSize;
 

@@ -3,6 +3,7 @@ using Microsoft.ML.Gwt.Optim;
 using Microsoft.ML.Gwt.Tokenization;
 using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Gwt.Trainers;
@@ -21,6 +22,7 @@ internal sealed class TrainingSession
     private readonly RunRandom _random;
     private readonly TextTable _train;
     private readonly TextTable? _validation;
+    private readonly int _prefetchBatches;
 
     public TrainingSession(IHost host, IChannel ch, GwtTextClassificationTrainer.Options options, TextClassificationModel model,
         TextTokenizer tokenizer, Device device, RunRandom random, TextTable train, TextTable? validation)
@@ -34,6 +36,8 @@ internal sealed class TrainingSession
         _random = random;
         _train = train;
         _validation = validation;
+        _prefetchBatches = StreamingSettings.ResolvePrefetch(options.PrefetchBatches, device.type == DeviceType.CUDA, Environment.ProcessorCount,
+            torch.get_num_threads());
     }
 
     /// <summary>The engine's settings for the trainer's options.</summary>
@@ -52,9 +56,9 @@ internal sealed class TrainingSession
         CancellationToken = o.CancellationToken,
     };
 
-    /// <summary>The batching settings for the trainer's options.</summary>
-    internal static StreamingSettings Streaming(GwtTextClassificationTrainer.Options o) =>
-        new(o.BatchSize, o.ShuffleBufferSize, o.GroupByLength, o.LengthGroupingWindow, o.PrefetchBatches);
+    /// <summary>The batching settings for the trainer's options and the producer's resolved queue length.</summary>
+    internal static StreamingSettings Streaming(GwtTextClassificationTrainer.Options o, int prefetchBatches) =>
+        new(o.BatchSize, o.ShuffleBufferSize, o.GroupByLength, o.LengthGroupingWindow, prefetchBatches);
 
     public GwtTrainingResult Run()
     {
@@ -75,11 +79,12 @@ internal sealed class TrainingSession
         int seed = _random.Seed;
         var data = new StreamedBatches<TextExample, (EncodedText Text, int Label)>(
             epoch => _train.Rows(sourceShuffling ? new Random(unchecked(seed * 7919 + epoch)) : null), Encode, e => e.Text.Ids.Length,
-            _train.Scan.Rows, Streaming(_o), seed);
+            _train.Scan.Rows, Streaming(_o, _prefetchBatches), seed);
         _ch.Info(MessageSensitivity.None, $"Training data: {_train.Scan.Rows} rows{(_train.Scan.RowCountReported ? " (as the data reports them: no counting pass)" : "")}, {(_train.Scan.Cache is null ? "streamed each epoch" : "held in memory")}" +
             $", shuffle pool {_o.ShuffleBufferSize} rows{(sourceShuffling ? " after the source's shuffling cursor" : "")}" +
             $", {(_o.GroupByLength ? $"grouped by length in windows of {_o.LengthGroupingWindow} batches" : "not grouped by length")}" +
-            $", {(_o.PrefetchBatches > 0 ? $"{_o.PrefetchBatches} batches prefetched on a producer thread" : "no prefetching")}.");
+            $", {(_prefetchBatches > 0 ? $"{_prefetchBatches} batches prefetched on a producer thread" : "no prefetching")}" +
+            $"{(_o.PrefetchBatches is null ? $" (chosen for {Environment.ProcessorCount} logical processors, {torch.get_num_threads()} TorchSharp threads, {_device.type})" : "")}.");
         var engine = new TrainingEngine<IReadOnlyList<(EncodedText Text, int Label)>>(_host, _ch, engineOptions, objective, data,
             optimizer, _random, checkpoints, _device, precision);
         return engine.Run();
@@ -95,6 +100,6 @@ internal sealed class TrainingSession
             return null;
         }
         return () => Prefetcher.Run(validation.Rows().Chunk(_o.ScoringBatchSize)
-            .Select(chunk => (IReadOnlyList<(EncodedText Text, int Label)>)chunk.Select(Encode).ToArray()), _o.PrefetchBatches);
+            .Select(chunk => (IReadOnlyList<(EncodedText Text, int Label)>)chunk.Select(Encode).ToArray()), _prefetchBatches);
     }
 }

@@ -39,37 +39,13 @@ public sealed class ConsumerAppTests
     /// the saved model's path.</summary>
     private static (int Code, string Output) BuildAndRun(string properties, string program)
     {
-        var app = Directory.CreateTempSubdirectory("gwt-consumer-").FullName;
+        var modelPath = SavedModel();
+        var app = PackedLibrary.BuildConsumerApp("gwt-consumer-", properties, $"""
+            <PackageReference Include="Microsoft.ML.Gwt" Version="{PackedLibrary.Version}" />
+            <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
+            """, program);
         try
         {
-            File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <clear />
-                    <add key="local" value="{PackedLibrary.Feed}" />
-                    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-                  </packageSources>
-                </configuration>
-                """);
-            File.WriteAllText(Path.Combine(app, "app.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    {properties}
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="Microsoft.ML.Gwt" Version="{PackedLibrary.Version}" />
-                    <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
-                  </ItemGroup>
-                </Project>
-                """);
-            File.WriteAllText(Path.Combine(app, "Program.cs"), program);
-            var modelPath = SavedModel();
-            var build = PackedLibrary.Run("dotnet", "build -c Release", app);
-            Assert.AreEqual(0, build.Code, build.Output);
             return PackedLibrary.Run("dotnet", $"{Path.Combine("bin", "Release", "net10.0", "app.dll")} \"{modelPath}\"", app);
         }
         finally

@@ -50,36 +50,12 @@ public sealed class OnnxConsumerAppTests
     {
         var folder = OnnxScoringTests.ExportedFolder();
         var expected = OnnxScoringTests.Trained(out _, out _).Predict(Texts);
-        var app = Directory.CreateTempSubdirectory("gwt-onnx-consumer-").FullName;
+        var app = PackedLibrary.BuildConsumerApp("gwt-onnx-consumer-", """
+            <RuntimeIdentifier>linux-x64</RuntimeIdentifier>
+            <SelfContained>false</SelfContained>
+            """, $"""<PackageReference Include="{PackedLibrary.OnnxPackageId}" Version="{PackedLibrary.Version}" />""", Program);
         try
         {
-            File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <clear />
-                    <add key="local" value="{PackedLibrary.Feed}" />
-                    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-                  </packageSources>
-                </configuration>
-                """);
-            File.WriteAllText(Path.Combine(app, "app.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    <RuntimeIdentifier>linux-x64</RuntimeIdentifier>
-                    <SelfContained>false</SelfContained>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="{PackedLibrary.OnnxPackageId}" Version="{PackedLibrary.Version}" />
-                  </ItemGroup>
-                </Project>
-                """);
-            File.WriteAllText(Path.Combine(app, "Program.cs"), Program);
-            var build = PackedLibrary.Run("dotnet", "build -c Release", app);
-            Assert.AreEqual(0, build.Code, build.Output);
             var dll = Path.Combine("bin", "Release", "net10.0", "linux-x64", "app.dll");
             var run = PackedLibrary.Run("dotnet", $"{dll} \"{folder}\" " + string.Join(" ", Texts.Select(t => $"\"{t}\"")), app);
             Assert.AreEqual(0, run.Code, run.Output);

@@ -37,6 +37,48 @@ internal static class PackedLibrary
     /// <summary>The Microsoft.ML.Gwt.Onnx .nupkg file.</summary>
     public static string OnnxPackage => Path.Combine(Feed, $"{OnnxPackageId}.{Version}.nupkg");
 
+    /// <summary>Writes a console app that restores from the packed feed (then nuget.org) into a new temporary folder and
+    /// builds it in Release; the caller deletes the folder (a TorchSharp app is over 1 GB).</summary>
+    /// <param name="prefix">The temporary folder's name prefix.</param>
+    /// <param name="properties">Extra MSBuild properties.</param>
+    /// <param name="packageReferences">The app's <c>PackageReference</c> items.</param>
+    /// <param name="program">Program.cs.</param>
+    public static string BuildConsumerApp(string prefix, string properties, string packageReferences, string program)
+    {
+        var app = Directory.CreateTempSubdirectory(prefix).FullName;
+        File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="local" value="{Feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        File.WriteAllText(Path.Combine(app, "app.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+                {properties}
+              </PropertyGroup>
+              <ItemGroup>
+                {packageReferences}
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), program);
+        var build = Run("dotnet", "build -c Release", app);
+        if (build.Code != 0)
+        {
+            Directory.Delete(app, recursive: true);
+            Assert.Fail(build.Output);
+        }
+        return app;
+    }
+
     /// <summary>Runs a process and returns its exit code and output (stdout then stderr).</summary>
     public static (int Code, string Output) Run(string file, string arguments, string dir)
     {

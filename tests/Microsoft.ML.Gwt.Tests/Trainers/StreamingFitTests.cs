@@ -73,6 +73,43 @@ public sealed class StreamingFitTests
     }
 
     [TestMethod]
+    public void ThePrefetchDefaultUsesAProducerOnlyWhenACoreIsFreeForIt()
+    {
+        // Explicit values win; unset: 4 on CUDA or with more logical processors than TorchSharp threads, else 0.
+        Assert.AreEqual(0, StreamingSettings.ResolvePrefetch(null, cuda: false, logicalProcessors: 2, torchThreads: 2));
+        Assert.AreEqual(0, StreamingSettings.ResolvePrefetch(null, cuda: false, logicalProcessors: 4, torchThreads: 4));
+        Assert.AreEqual(4, StreamingSettings.ResolvePrefetch(null, cuda: false, logicalProcessors: 5, torchThreads: 4));
+        Assert.AreEqual(4, StreamingSettings.ResolvePrefetch(null, cuda: true, logicalProcessors: 2, torchThreads: 2));
+        Assert.AreEqual(0, StreamingSettings.ResolvePrefetch(0, cuda: true, logicalProcessors: 16, torchThreads: 2));
+        Assert.AreEqual(7, StreamingSettings.ResolvePrefetch(7, cuda: false, logicalProcessors: 2, torchThreads: 2));
+
+        // Fit: which threads read the streamed rows, against the training thread (the one that steps the optimizer).
+        bool coreFree = Environment.ProcessorCount > TorchSharp.torch.get_num_threads();
+        foreach (int? prefetch in new int?[] { null, 0, 2 })
+        {
+            var (ml, train, _) = Data(40);
+            var counting = new CountingDataView(train);
+            var o = Options();
+            o.MaxCachedRows = 0;
+            o.PrefetchBatches = prefetch;
+            int trainingThread = -1;
+            TrainingHooks.BeforeOptimizerStep = _ => trainingThread = Environment.CurrentManagedThreadId;
+            try
+            {
+                ml.MulticlassClassification.Trainers.Gwt(o).Fit(counting);
+            }
+            finally
+            {
+                TrainingHooks.BeforeOptimizerStep = null;
+            }
+            bool producer = counting.ReaderThreads.Keys.Any(t => t != trainingThread);
+            bool expected = prefetch is null ? coreFree : prefetch > 0;
+            Assert.AreEqual(expected, producer,
+                $"PrefetchBatches {prefetch?.ToString() ?? "null"} ({Environment.ProcessorCount} logical processors, {TorchSharp.torch.get_num_threads()} TorchSharp threads): rows read by a producer thread");
+        }
+    }
+
+    [TestMethod]
     public void CachedFitReadsTheDataOnceAndGivesTheStreamedWeights()
     {
         var (ml, train, validation) = Data(40);

@@ -28,6 +28,9 @@ internal sealed class CountingDataView : IDataView
     /// <summary>Rows read by the most recently opened cursor.</summary>
     public long RowsReadByLastCursor;
 
+    /// <summary>The managed thread ids that read rows (called MoveNext).</summary>
+    public readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> ReaderThreads = new();
+
     /// <summary>Cursors disposed.</summary>
     public int DisposedCursors;
 
@@ -84,6 +87,7 @@ internal sealed class CountingDataView : IDataView
                 return false;
             }
             Interlocked.Increment(ref _owner.RowsRead);
+            _owner.ReaderThreads.TryAdd(Environment.CurrentManagedThreadId, true);
             Interlocked.Increment(ref _owner.RowsReadByLastCursor);
             return true;
         }
