@@ -53,15 +53,7 @@ public sealed partial class GwtOnnxTextClassificationTransformer : ICanSaveModel
     /// <exception cref="InvalidDataException">The file is damaged; the message names the damaged part.</exception>
     internal static GwtOnnxTextClassificationTransformer CreateFromModelContext(IHostEnvironment env, object ctx)
     {
-        BinaryReader r;
-        try
-        {
-            r = MlNetInterop.BeginLoad(ctx, ModelSignature, Version, LoaderSignature, GwtOnnxModelLoader.Loader);
-        }
-        catch (FormatException ex)
-        {
-            throw new InvalidDataException($"The model file is damaged: the header of its GWT ONNX entry cannot be read ({ex.Message}).", ex);
-        }
+        var r = MlNetInterop.BeginLoad(ctx, ModelSignature, Version, LoaderSignature, GwtOnnxModelLoader.Loader, "GWT ONNX");
         var sums = Part(ctx, ModelChecksums.EntryName, "checksum table", ModelChecksums.Read);
         int length = r.ReadInt32();
         if (length < 0 || length > 1 << 20)

@@ -38,16 +38,25 @@ internal static class MlNetInterop
     public static void SaveBinaryStream(ModelSaveContext ctx, string name, Action<BinaryWriter> action) =>
         Invoke(ctx, "SaveBinaryStream", name, action);
 
-    /// <summary>Checks the entry's version header and returns <c>ctx.Reader</c>.</summary>
-    public static BinaryReader BeginLoad(object ctx, string modelSignature, uint version, string loaderSignature, ModelLoaderAssembly loader)
+    /// <summary>Checks the entry's version header and returns <c>ctx.Reader</c>; <paramref name="entry"/> names the
+    /// entry in messages (e.g. "GWT").</summary>
+    /// <exception cref="InvalidDataException">The header cannot be read (the message names the entry), or it is of an older format.</exception>
+    public static BinaryReader BeginLoad(object ctx, string modelSignature, uint version, string loaderSignature, ModelLoaderAssembly loader, string entry)
     {
         MlNetVersionGuard.EnsureSupported();
         if (ctx is null || !LoadContextType.IsInstanceOfType(ctx))
         {
             throw new ArgumentException("Expected ML.NET's ModelLoadContext.", nameof(ctx));
         }
-        CheckNotOlder(ctx, modelSignature, version);
-        Invoke(ctx, "CheckAtModel", CreateVersionInfo(modelSignature, version, loaderSignature, loader.Name));
+        try
+        {
+            CheckNotOlder(ctx, modelSignature, version);
+            Invoke(ctx, "CheckAtModel", CreateVersionInfo(modelSignature, version, loaderSignature, loader.Name));
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidDataException($"The model file is damaged: the header of its {entry} entry cannot be read ({ex.Message}).", ex);
+        }
         return (BinaryReader)Member(ctx, "Reader");
     }
 

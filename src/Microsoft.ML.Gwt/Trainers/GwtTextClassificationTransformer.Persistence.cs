@@ -100,15 +100,7 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
     /// <exception cref="InvalidDataException">The file is damaged or of an older format; the message names the damaged part.</exception>
     internal static GwtTextClassificationTransformer CreateFromModelContext(IHostEnvironment env, object ctx)
     {
-        BinaryReader r;
-        try
-        {
-            r = MlNetInterop.BeginLoad(ctx, ModelSignature, Version, LoaderSignature, GwtModelLoaderAssembly.Instance);
-        }
-        catch (FormatException ex)
-        {
-            throw new InvalidDataException($"The model file is damaged: the header of its GWT entry cannot be read ({ex.Message}).", ex);
-        }
+        var r = MlNetInterop.BeginLoad(ctx, ModelSignature, Version, LoaderSignature, GwtModelLoaderAssembly.Instance, "GWT");
         var sums = LoadPart(ctx, ModelChecksums.EntryName, "checksum table", ModelChecksums.Read);
         var settings = ReadSettings(r, sums);
         var config = LoadVerifiedPart(ctx, sums, ConfigPart, "encoder config", br => TransformerConfig.FromJson(br.ReadString(), "the model's encoder config"));
