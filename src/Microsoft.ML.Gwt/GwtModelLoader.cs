@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
 using Microsoft.ML.Data;
@@ -18,7 +19,7 @@ namespace Microsoft.ML.Gwt;
 public static class GwtModelLoader
 {
     /// <summary>Installs the resolver that lets ML.NET find our model loader. Safe to call many times, from many threads.</summary>
-    /// <exception cref="NotSupportedException">The process loaded another Microsoft.ML than the supported 5.0.1.</exception>
+    /// <exception cref="NotSupportedException">The process loaded a Microsoft.ML of another line than the supported 5.0.x and 6.0.x.</exception>
     public static void Register()
     {
         MlNetVersionGuard.EnsureSupported();

@@ -36,6 +36,7 @@ if (stream)
 }
 var options = new GwtTextClassificationTrainer.Options
 {
+    Precision = GwtPrecision.Float32, // pinned: the assertions assume float32 numerics on every CPU
     MaxCachedRows = stream ? 0 : 10_000, ShuffleBufferSize = stream ? 16 : 10_000, LengthGroupingWindow = stream ? 2 : 50,
     Sentence1ColumnName = "Text", BatchSize = 8, MaxEpochs = args.Length > 3 ? int.Parse(args[3]) : 2, MaxSequenceLength = 48,
     LearningRate = 1e-3, Seed = 11, CheckpointFolder = args[1] == "-" ? null : args[1], CheckpointEverySteps = 5,

@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using System.Runtime.CompilerServices;
 using Microsoft.ML.Gwt.Trainers;
 
@@ -19,7 +20,7 @@ public static class GwtOnnxModelLoader
         GwtOnnxTextClassificationTransformer.LoaderSignature);
 
     /// <summary>Installs the resolver that lets ML.NET find the loader. Safe to call many times, from many threads.</summary>
-    /// <exception cref="NotSupportedException">The process loaded another Microsoft.ML than the supported 5.0.1.</exception>
+    /// <exception cref="NotSupportedException">The process loaded a Microsoft.ML of another line than the supported 5.0.x and 6.0.x.</exception>
     public static void Register()
     {
         MlNetVersionGuard.EnsureSupported();

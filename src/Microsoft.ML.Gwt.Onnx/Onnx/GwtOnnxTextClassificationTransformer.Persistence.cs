@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Gwt.Tokenization;
 using Microsoft.ML.Gwt.Trainers;

@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using Microsoft.ML.Data;
 
 namespace Microsoft.ML.Gwt.Trainers;

@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using Microsoft.ML.Gwt.Trainers;
 using Microsoft.ML.Runtime;
 
@@ -69,11 +70,6 @@ public static class GwtCatalog
         return mlContext;
     }
 
-    private static IHostEnvironment GetEnvironment(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog)
-    {
-        // The catalog's environment is internal (IInternalCatalog.Environment); it is the MLContext that created it.
-        var internalCatalog = catalog.GetType().GetInterfaces().FirstOrDefault(i => i.Name == "IInternalCatalog");
-        return internalCatalog?.GetProperty("Environment")?.GetValue(catalog) as IHostEnvironment
-            ?? throw new InvalidOperationException("Could not reach the MLContext behind the trainers catalog.");
-    }
+    private static IHostEnvironment GetEnvironment(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog) =>
+        MlNetInterop.EnvironmentOf(catalog, nameof(catalog));
 }

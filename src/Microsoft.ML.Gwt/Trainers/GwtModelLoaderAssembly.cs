@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using System.Runtime.CompilerServices;
 
 namespace Microsoft.ML.Gwt.Trainers;

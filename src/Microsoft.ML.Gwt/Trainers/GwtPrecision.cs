@@ -4,10 +4,11 @@ namespace Microsoft.ML.Gwt.Trainers;
 public enum GwtPrecision
 {
     /// <summary>Bfloat16 where the hardware computes it fast (a CPU with <c>avx512_bf16</c> or <c>amx_bf16</c>, a CUDA
-    /// device of compute capability 8.0 or higher), float32 elsewhere.</summary>
+    /// device of compute capability 8.0 or higher), float32 elsewhere; resolved on each machine that trains or scores, so
+    /// the same seed can give different models on different machines.</summary>
     Auto,
 
-    /// <summary>Float32 throughout.</summary>
+    /// <summary>Float32 throughout (the default).</summary>
     Float32,
 
     /// <summary>Bfloat16 matrix products, attention and embeddings; float32 LayerNorm statistics, softmax, logits, loss,

@@ -208,13 +208,16 @@ public sealed partial class GwtTextClassificationTrainer
         /// <summary>Device. Default <see cref="GwtDevice.Auto"/>.</summary>
         public GwtDevice Device { get; set; } = GwtDevice.Auto;
 
-        /// <summary>The precision training and scoring compute in (see <see cref="GwtPrecision"/>). Low precisions keep
-        /// float32 master weights and optimizer state (checkpoints hold them, so resume stays exact) and compute LayerNorm
-        /// statistics, softmax, logits and the loss in float32. Default <see cref="GwtPrecision.Auto"/>: bfloat16 only where
-        /// the hardware computes it fast (a CPU with <c>avx512_bf16</c>/<c>amx_bf16</c>, CUDA capability 8.0+), because on
-        /// a CPU without bfloat16 instructions libtorch's bfloat16 matrix products run about 50× slower than float32
-        /// (measured: see the README). <see cref="GwtPrecision.Float16"/> needs CUDA.</summary>
-        public GwtPrecision Precision { get; set; } = GwtPrecision.Auto;
+        /// <summary>The precision training and scoring compute in (see <see cref="GwtPrecision"/>). Default
+        /// <see cref="GwtPrecision.Float32"/>: the same model for the same seed on every machine, as PyTorch (no autocast)
+        /// and Hugging Face's <c>bf16=False</c> default. <see cref="GwtPrecision.Auto"/> and <see cref="GwtPrecision.BFloat16"/>
+        /// are opt-in: bfloat16 trained BERT-base 2.3-2.7x faster on a CPU with <c>avx512_bf16</c> but runs about 50x slower
+        /// than float32 on one without (measured: see the README), and a float32 run on fast hardware says so once in the
+        /// log. Low precisions keep float32 master weights and optimizer state (checkpoints hold them, so resume stays exact)
+        /// and compute LayerNorm statistics, softmax, logits and the loss in float32. The model records the precision asked
+        /// for, and scoring resolves it on the machine that scores (<see cref="GwtTextClassificationTransformer.ScoringPrecision"/>).
+        /// <see cref="GwtPrecision.Float16"/> needs CUDA.</summary>
+        public GwtPrecision Precision { get; set; } = GwtPrecision.Float32;
 
         /// <summary>Store the saved model's weights as bfloat16 (half the file; scoring after loading widens them back to
         /// float32, or uses them as they are when scoring in bfloat16). Default false: float32, the master weights exactly.</summary>
@@ -254,7 +257,7 @@ public sealed partial class GwtTextClassificationTrainer
 
         /// <summary>Cancels <c>Fit</c>: checked before training starts, before every batch and during validation, so
         /// <c>Fit</c> throws <see cref="OperationCanceledException"/> within one batch of the request.
-        /// <c>mlContext.CancelExecution()</c> (internal in ML.NET 5.0.1) is honoured too. Not saved.</summary>
+        /// <c>mlContext.CancelExecution()</c> (internal in ML.NET 5.0 and 6.0) is honoured too. Not saved.</summary>
         public CancellationToken CancellationToken { get; set; }
 
         /// <summary>The parameters GWT compresses: <see cref="GwtTargetSelector"/> (default

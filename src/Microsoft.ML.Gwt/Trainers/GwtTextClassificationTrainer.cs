@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Tokenization;
@@ -94,7 +95,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
 
         int seed = o.Seed ?? _host.Rand.Next();
         var device = ResolveDevice(o.Device);
-        var computeType = PrecisionHardware.Resolve(o.Precision, device, nameof(Options.Precision));
+        var computeType = ResolvePrecision(o.Precision, device, ch);
         ch.Info(MessageSensitivity.None, $"GWT trainer: {trainScan.Rows} training rows, {numClasses} classes, device {device.type}, precision {computeType}, optimizer {o.Optimizer}" +
                 (o.Optimizer == GwtOptimizerKind.Gwt ? $" (level {o.GwtLevel}, alpha {o.GwtAlpha})" : "") + $", seed {seed}.");
 
@@ -113,14 +114,14 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         GwtLevelCheck.ThrowIfTooHigh(model.named_parameters(), o);
         model.to(device);
 
-        var session = new TrainingSession(_host, ch, o, model, tokenizer, device, random, train, validation);
+        var session = new TrainingSession(_host, ch, o, model, tokenizer, device, computeType, random, train, validation);
         var result = session.Run();
         ch.Info(MessageSensitivity.None, $"Training done: {result.Steps} steps, optimizer state {result.OptimizerStateBytes / 1048576.0:F2} MB" +
                 (result.BestValidationAccuracy is double acc ? $", best validation accuracy {acc:P2}" : "") + ".");
         model.eval();
         return new GwtTextClassificationTransformer(_host, model, tokenizer, new GwtTextClassificationTransformer.Settings(
             o.Sentence1ColumnName, o.Sentence2ColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.MaxSequenceLength,
-            o.ScoringBatchSize, labelKeys, o.Device, ToPrecision(computeType), o.SaveWeightsAsBFloat16), result);
+            o.ScoringBatchSize, labelKeys, o.Device, o.Precision, o.SaveWeightsAsBFloat16), result);
     }
 
     /// <summary>The validation label must use the training label's key mapping: the same count and the same values in
@@ -183,13 +184,23 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         return new SchemaShape(columns);
     }
 
-    private static GwtPrecision ToPrecision(ScalarType computeType) => computeType switch
+    /// <summary>The compute type training runs in, by the rule scoring uses too (<see cref="PrecisionHardware.Resolve"/>);
+    /// says once what the user should know: a warning where the choice is slow or not what was asked, or, for a float32
+    /// run where bfloat16 would be fast, the measured gain.</summary>
+    private static ScalarType ResolvePrecision(GwtPrecision precision, Device device, IChannel ch)
     {
-        ScalarType.BFloat16 => GwtPrecision.BFloat16,
-        ScalarType.Float16 => GwtPrecision.Float16,
-        _ => GwtPrecision.Float32,
-    };
-
+        PrecisionHardware.ThrowIfUntrainable(precision, device, nameof(Options.Precision));
+        var choice = PrecisionHardware.Resolve(precision, device);
+        if (choice.Warning is not null)
+        {
+            ch.Warning(MessageSensitivity.None, choice.Warning);
+        }
+        if (PrecisionHardware.Float32Notice(choice.ComputeType, device) is { } notice)
+        {
+            ch.Info(MessageSensitivity.None, notice);
+        }
+        return choice.ComputeType;
+    }
     internal static Device ResolveDevice(GwtDevice device) => device switch
     {
         GwtDevice.Cpu => torch.CPU,

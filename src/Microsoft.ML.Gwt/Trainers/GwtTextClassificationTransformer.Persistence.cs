@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using Microsoft.ML.Gwt.IO;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Tokenization;
@@ -68,7 +69,8 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
         w.Write(Options.ScoringBatchSize);
         w.Write(NumClasses);
         w.Write((int)Options.Device);
-        // Added after format 0x00010002 was released: files without them are float32 models with float32 weights.
+        // Added after format 0x00010002 was released: files without them are float32 models with float32 weights. The
+        // precision is the one asked for (Auto included), resolved again on the machine that loads the model.
         w.Write((int)ScoringPrecision);
         w.Write(Options.BFloat16Weights);
     }
@@ -163,7 +165,7 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
                 s = s with { Precision = (GwtPrecision)br.ReadInt32(), BFloat16Weights = br.ReadBoolean() };
             }
             if (s.Classes < 2 || s.Classes > 1 << 20 || s.MaxLength < 4 || s.BatchSize < 1 || !Enum.IsDefined(s.Device) ||
-                s.Precision is not (GwtPrecision.Float32 or GwtPrecision.BFloat16 or GwtPrecision.Float16))
+                !Enum.IsDefined(s.Precision))
             {
                 throw new InvalidDataException($"The model file has invalid settings (classes {s.Classes}, max length {s.MaxLength}, batch {s.BatchSize}, device {(int)s.Device}).");
             }

@@ -1,4 +1,5 @@
 using Microsoft.ML.Gwt.Modeling;
+using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,23 +11,26 @@ public sealed partial class GwtTextClassificationTransformer
     private readonly object _scoringLock = new();
     private GwtPrecision? _scoringPrecision;
     private (TextClassificationModel Model, PrecisionPolicy Policy)? _lowPrecision;
+    private readonly HashSet<string> _warned = new();
 
     /// <summary>
-    /// The precision <c>Transform</c>, <c>PredictionEngine</c> and <see cref="Predict"/> compute in: the training run's
-    /// (<see cref="GwtTextClassificationTrainer.Options.Precision"/> as resolved on its hardware), saved with the model;
-    /// set it to score otherwise. <see cref="Model"/> always holds the float32 weights; bfloat16 or float16 scoring uses a
-    /// copy of them cast by <see cref="PrecisionPolicy"/> (float32 LayerNorm statistics, softmax and logits), built on first
-    /// use. Float16 falls back to float32 on the CPU. Do not set it while rows are being scored on another thread.
+    /// The precision <c>Transform</c>, <c>PredictionEngine</c> and <see cref="Predict"/> compute in: the one the training
+    /// run asked for (<see cref="GwtTextClassificationTrainer.Options.Precision"/>), saved with the model, unless set here.
+    /// It is resolved on the machine that scores, by the rule training uses: <see cref="GwtPrecision.Auto"/> scores in
+    /// bfloat16 only where the hardware computes it fast; an explicit <see cref="GwtPrecision.BFloat16"/> on hardware
+    /// without it scores in bfloat16 and warns once; <see cref="GwtPrecision.Float16"/> scores in float32 off CUDA and
+    /// warns once. <see cref="Model"/> always holds the float32 weights; bfloat16 or float16 scoring uses a copy of them
+    /// cast by <see cref="PrecisionPolicy"/> (float32 LayerNorm statistics, softmax and logits), built on first use. Do not
+    /// set it while rows are being scored on another thread.
     /// </summary>
-    /// <exception cref="ArgumentException"><see cref="GwtPrecision.Auto"/>: set a concrete precision.</exception>
     public GwtPrecision ScoringPrecision
     {
         get => _scoringPrecision ?? Options.Precision;
         set
         {
-            if (value == GwtPrecision.Auto)
+            if (!Enum.IsDefined(value))
             {
-                throw new ArgumentException($"{nameof(ScoringPrecision)} must be Float32, BFloat16 or Float16.", nameof(ScoringPrecision));
+                throw new ArgumentOutOfRangeException(nameof(ScoringPrecision), value, $"{nameof(ScoringPrecision)} must be Auto, Float32, BFloat16 or Float16.");
             }
             _moveLock.EnterWriteLock();
             try
@@ -41,15 +45,32 @@ public sealed partial class GwtTextClassificationTransformer
         }
     }
 
+    /// <summary>The compute type scoring uses on this machine and device now (<see cref="ScoringPrecision"/> resolved).</summary>
+    internal ScalarType ScoringComputeType => ResolveScoring();
+
+    /// <summary><see cref="ScoringPrecision"/> on the current device, by <see cref="PrecisionHardware.Resolve"/>; its
+    /// warning, if any, is given once per model and warning.</summary>
+    private ScalarType ResolveScoring()
+    {
+        var choice = PrecisionHardware.Resolve(ScoringPrecision, _device);
+        if (choice.Warning is { } warning)
+        {
+            lock (_warned)
+            {
+                if (_warned.Add(warning))
+                {
+                    using var ch = _host.Start("Scoring");
+                    ch.Warning(MessageSensitivity.None, warning);
+                }
+            }
+        }
+        return choice.ComputeType;
+    }
+
     /// <summary>The module scoring runs: the float32 model, or its low-precision copy. Call under the move lock.</summary>
     private TextClassificationModel ScoringModel()
     {
-        var dtype = ScoringPrecision switch
-        {
-            GwtPrecision.BFloat16 => ScalarType.BFloat16,
-            GwtPrecision.Float16 when _device.type == DeviceType.CUDA => ScalarType.Float16,
-            _ => ScalarType.Float32,
-        };
+        var dtype = ResolveScoring();
         if (dtype == ScalarType.Float32)
         {
             return _model;

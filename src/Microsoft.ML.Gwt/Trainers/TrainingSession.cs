@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
 using Microsoft.ML.Gwt.Tokenization;
@@ -19,13 +20,14 @@ internal sealed class TrainingSession
     private readonly TextClassificationModel _model;
     private readonly TextTokenizer _tokenizer;
     private readonly Device _device;
+    private readonly ScalarType _computeType;
     private readonly RunRandom _random;
     private readonly TextTable _train;
     private readonly TextTable? _validation;
     private readonly int _prefetchBatches;
 
     public TrainingSession(IHost host, IChannel ch, GwtTextClassificationTrainer.Options options, TextClassificationModel model,
-        TextTokenizer tokenizer, Device device, RunRandom random, TextTable train, TextTable? validation)
+        TextTokenizer tokenizer, Device device, ScalarType computeType, RunRandom random, TextTable train, TextTable? validation)
     {
         _host = host;
         _ch = ch;
@@ -33,6 +35,7 @@ internal sealed class TrainingSession
         _model = model;
         _tokenizer = tokenizer;
         _device = device;
+        _computeType = computeType;
         _random = random;
         _train = train;
         _validation = validation;
@@ -64,7 +67,7 @@ internal sealed class TrainingSession
     {
         var engineOptions = EngineOptions(_o);
         // The precision policy casts the model's parameters, so it comes before the optimizer is created over them.
-        using var precision = new PrecisionTraining(_model, PrecisionHardware.Resolve(_o.Precision, _device, nameof(_o.Precision)));
+        using var precision = new PrecisionTraining(_model, _computeType);
         using var optimizer = OptimizerGroups.Create(_model, _o.ResolveTargetSelector(), new GwtAdamOptions
         {
             LearningRate = engineOptions.PeakLearningRate, WeightDecay = _o.WeightDecay, Level = _o.GwtLevel, Alpha = _o.GwtAlpha,

@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using System.Diagnostics;
 using Microsoft.ML.Gwt.Optim;
 using Microsoft.ML.Gwt.Trainers;

@@ -134,31 +134,4 @@ public sealed class PrecisionPolicyTests
         Assert.AreEqual(ScalarType.Float32, after.dtype);
         Assert.ThrowsExactly<ArgumentException>(() => PrecisionPolicy.Apply(model, ScalarType.Float64));
     }
-
-    [TestMethod]
-    public void AutoChoosesBFloat16OnlyOnHardwareThatComputesItFast()
-    {
-        Assert.AreEqual(ScalarType.BFloat16, PrecisionHardware.ChooseAuto(false, null, "fpu sse2 avx2 avx512f avx512_bf16 fma"));
-        Assert.AreEqual(ScalarType.BFloat16, PrecisionHardware.ChooseAuto(false, null, "avx2 amx_bf16 amx_tile"));
-        Assert.AreEqual(ScalarType.Float32, PrecisionHardware.ChooseAuto(false, null, "fpu avx avx2 fma f16c avx512f avx512bw"));
-        Assert.AreEqual(ScalarType.Float32, PrecisionHardware.ChooseAuto(false, null, ""));
-        Assert.AreEqual(ScalarType.BFloat16, PrecisionHardware.ChooseAuto(true, 8, ""));
-        Assert.AreEqual(ScalarType.BFloat16, PrecisionHardware.ChooseAuto(true, 9, ""));
-        Assert.AreEqual(ScalarType.Float32, PrecisionHardware.ChooseAuto(true, 7, "avx512_bf16"));
-        Assert.AreEqual(ScalarType.Float32, PrecisionHardware.ChooseAuto(true, null, ""));
-        // This machine: the answer follows its own /proc/cpuinfo.
-        var flags = PrecisionHardware.CpuFlags();
-        bool fast = flags.Split(' ').Any(f => f is "avx512_bf16" or "amx_bf16");
-        Assert.AreEqual(fast ? ScalarType.BFloat16 : ScalarType.Float32, PrecisionHardware.Resolve(GwtPrecision.Auto, CPU, "Precision"));
-    }
-
-    [TestMethod]
-    public void Float16OnTheCpuIsRefusedNamingTheOption()
-    {
-        var ex = Assert.ThrowsExactly<ArgumentException>(() => PrecisionHardware.Resolve(GwtPrecision.Float16, CPU, "Precision"));
-        Assert.AreEqual("Precision", ex.ParamName);
-        StringAssert.Contains(ex.Message, "Precision = Float16 needs a CUDA device");
-        Assert.AreEqual(ScalarType.BFloat16, PrecisionHardware.Resolve(GwtPrecision.BFloat16, CPU, "Precision"));
-        Assert.AreEqual(ScalarType.Float32, PrecisionHardware.Resolve(GwtPrecision.Float32, CPU, "Precision"));
-    }
 }

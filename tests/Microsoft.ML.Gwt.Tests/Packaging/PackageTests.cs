@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Interop;
 using System.IO.Compression;
 using System.Xml.Linq;
 
@@ -19,18 +20,22 @@ public sealed class PackageTests
             .Where(e => e.Name.LocalName == "dependency")
             .ToDictionary(e => e.Attribute("id")!.Value, e => e.Attribute("version")!.Value);
 
-    /// <summary>A library project's own PackageReference items with their central versions (build-time-only ones left
-    /// out), and its ProjectReferences (packed at the version being packed).</summary>
+    /// <summary>A library project's own PackageReference items with their versions (its <c>VersionOverride</c>, else the
+    /// central version; <c>$(Property)</c> read from Directory.Packages.props; build-time-only ones left out), and its
+    /// ProjectReferences (packed at the version being packed).</summary>
     private static Dictionary<string, string> LibraryReferences(string project)
     {
         var root = PackedLibrary.RepositoryRoot;
-        var versions = XDocument.Load(Path.Combine(root, "Directory.Packages.props")).Descendants("PackageVersion")
+        var props = XDocument.Load(Path.Combine(root, "Directory.Packages.props"));
+        var properties = props.Descendants("PropertyGroup").Elements().Where(e => e.Attribute("Condition") is null)
+            .ToDictionary(e => e.Name.LocalName, e => e.Value.Trim());
+        string Expand(string value) => System.Text.RegularExpressions.Regex.Replace(value, @"\$\((\w+)\)", m => properties[m.Groups[1].Value]);
+        var versions = props.Descendants("PackageVersion")
             .ToDictionary(e => e.Attribute("Include")!.Value, e => e.Attribute("Version")!.Value);
         var csproj = XDocument.Load(Path.Combine(root, "src", project, project + ".csproj"));
         return csproj.Descendants("PackageReference")
             .Where(e => e.Attribute("PrivateAssets")?.Value != "all") // build-time only (Grpc.Tools compiles onnx.proto)
-            .Select(e => e.Attribute("Include")!.Value)
-            .ToDictionary(id => id, id => versions[id])
+            .ToDictionary(e => e.Attribute("Include")!.Value, e => Expand(e.Attribute("VersionOverride")?.Value ?? versions[e.Attribute("Include")!.Value]))
             .Concat(csproj.Descendants("ProjectReference").Select(e =>
                 KeyValuePair.Create(Path.GetFileNameWithoutExtension(e.Attribute("Include")!.Value), PackedLibrary.Version)))
             .ToDictionary();
@@ -68,10 +73,16 @@ public sealed class PackageTests
 
     [TestMethod]
     [TestCategory("Integration")]
-    public void MicrosoftMlDependencyIsExactly501()
+    [DataRow("Microsoft.ML.Gwt")]
+    [DataRow(PackedLibrary.OnnxPackageId)]
+    public void MicrosoftMlAndTokenizersAreRangesOverTheTestedLines(string package)
     {
-        Assert.AreEqual("[5.0.1]", Dependencies()["Microsoft.ML"]);
-        Assert.AreEqual(Microsoft.ML.Gwt.Trainers.MlNetVersionGuard.SupportedVersion, Dependencies()["Microsoft.ML"].Trim('[', ']'));
+        // Both lines that MlNetVersionGuard accepts and .ci/run tests, and no other: 5.0.x and 6.0.x (Tokenizers 2.0.x, 3.0.x).
+        var dependencies = Dependencies(package);
+        Assert.AreEqual("[5.0.1, 6.1.0)", dependencies["Microsoft.ML"]);
+        Assert.AreEqual("[2.0.1, 3.1.0)", dependencies["Microsoft.ML.Tokenizers"]);
+        Assert.AreEqual("[2.0.1, 3.1.0)", dependencies["Microsoft.ML.Tokenizers.Data.Cl100kBase"]);
+        Assert.AreEqual("5.0.x or 6.0.x", MlNetVersionGuard.SupportedText);
     }
 
     [TestMethod]

@@ -43,7 +43,9 @@ internal static class PackedLibrary
     /// <param name="properties">Extra MSBuild properties.</param>
     /// <param name="packageReferences">The app's <c>PackageReference</c> items.</param>
     /// <param name="program">Program.cs.</param>
-    public static string BuildConsumerApp(string prefix, string properties, string packageReferences, string program)
+    /// <param name="buildOutput">Receives the build's output (restore warnings included), when given.</param>
+    public static string BuildConsumerApp(string prefix, string properties, string packageReferences, string program,
+        Action<string>? buildOutput = null)
     {
         var app = Directory.CreateTempSubdirectory(prefix).FullName;
         File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
@@ -71,6 +73,7 @@ internal static class PackedLibrary
             """);
         File.WriteAllText(Path.Combine(app, "Program.cs"), program);
         var build = Run("dotnet", "build -c Release", app);
+        buildOutput?.Invoke(build.Output);
         if (build.Code != 0)
         {
             Directory.Delete(app, recursive: true);

@@ -188,6 +188,7 @@ public sealed class HostileInputTests
         var samples = new List<(long, long, long)>();
         var o = new GwtTextClassificationTrainer.Options
         {
+            Precision = GwtPrecision.Float32, // pinned: the assertions assume float32 numerics on every CPU
             Sentence1ColumnName = "Text", BatchSize = 4, MaxEpochs = epochs, MaxSequenceLength = 32, Seed = 1, LogEverySteps = 100000,
             Progress = p =>
             {

@@ -31,6 +31,7 @@ public sealed class CheckpointTrainingTests
         var data = ml.Data.LoadFromEnumerable(Pairs(64));
         var o = new GwtTextClassificationTrainer.Options
         {
+            Precision = GwtPrecision.Float32, // pinned: the assertions assume float32 numerics on every CPU
             Sentence1ColumnName = "First", Sentence2ColumnName = "Second", PretrainedModelPath = EncoderParityTests.Checkpoint(checkpoint),
             MaxEpochs = 8, BatchSize = 8, MaxSequenceLength = 24, LearningRate = 2e-3, Seed = 3, GwtLevel = 2,
         };
@@ -57,6 +58,7 @@ public sealed class CheckpointTrainingTests
         var folder = Directory.CreateTempSubdirectory("gwt-ckpt-").FullName;
         var o = new GwtTextClassificationTrainer.Options
         {
+            Precision = GwtPrecision.Float32, // pinned: the assertions assume float32 numerics on every CPU
             Sentence1ColumnName = "First", MaxEpochs = 1, BatchSize = 8, MaxSequenceLength = 16, Seed = 3, CheckpointFolder = folder,
         };
         ml.MulticlassClassification.Trainers.Gwt(o).Fit(data);

@@ -188,7 +188,8 @@ public sealed class PrecisionScoringTests
         Assert.IsTrue(model.Model.parameters().All(p => p.dtype == ScalarType.Float32), "Model keeps the float32 weights");
         model.ScoringPrecision = GwtPrecision.Float32;
         CollectionAssert.AreEqual(f32[0], model.Predict(Texts)[0]);
-        Assert.ThrowsExactly<ArgumentException>(() => model.ScoringPrecision = GwtPrecision.Auto);
+        var undefined = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.ScoringPrecision = (GwtPrecision)42);
+        Assert.AreEqual("ScoringPrecision", undefined.ParamName);
     }
 
     [TestMethod]

@@ -61,6 +61,7 @@ public sealed class TrainingLoopTests
 
     internal static GwtTextClassificationTrainer.Options Options() => new()
     {
+        Precision = GwtPrecision.Float32, // pinned: the assertions assume float32 numerics on every CPU
         Sentence1ColumnName = "First", Sentence2ColumnName = "Second", PretrainedModelPath = NoDropoutCheckpoint,
         MaxEpochs = 1, BatchSize = 10, MaxSequenceLength = 16, LearningRate = 1e-2, Seed = 5, LogEverySteps = 1000,
     };

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Reflection.Emit;
 using Microsoft.ML.Runtime;
 
-namespace Microsoft.ML.Gwt.Trainers;
+namespace Microsoft.ML.Gwt.Interop;
 
 /// <summary>
 /// Lets <c>mlContext.Model.Load</c> create one of our transformers in any MLContext, with no registration call.
@@ -58,10 +58,8 @@ internal sealed class ModelLoaderAssembly
 
     private Assembly Build()
     {
+        var ml = MlNetBindings.Current;
         var core = typeof(ModelSaveContext).Assembly;
-        var loadContext = core.GetType("Microsoft.ML.ModelLoadContext", throwOnError: true)!;
-        var attrType = core.GetType("Microsoft.ML.LoadableClassAttribute", throwOnError: true)!;
-        var sigType = core.GetType("Microsoft.ML.SignatureLoadModel", throwOnError: true)!;
 
         var assembly = AssemblyBuilder.DefineDynamicAssembly(new AssemblyName(Name), AssemblyBuilderAccess.Run);
         var module = assembly.DefineDynamicModule(Name);
@@ -84,7 +82,7 @@ internal sealed class ModelLoaderAssembly
         var loader = module.DefineType($"Microsoft.ML.Gwt.ModelLoaders.{_transformer.Name}Loader",
             TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Abstract | TypeAttributes.Class);
         var create = loader.DefineMethod("Create", MethodAttributes.Public | MethodAttributes.Static,
-            _transformer, new[] { typeof(IHostEnvironment), loadContext });
+            _transformer, new[] { typeof(IHostEnvironment), ml.ModelLoadContext });
         var il = create.GetILGenerator();
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldarg_1);
@@ -94,11 +92,9 @@ internal sealed class ModelLoaderAssembly
         var loaderType = loader.CreateType();
 
         // [assembly: LoadableClass(typeof(TTransformer), loader, null, typeof(SignatureLoadModel), userName, loaderSignature)]
-        var attrCtor = attrType.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, null,
-            new[] { typeof(Type), typeof(Type), typeof(Type), typeof(Type), typeof(string), typeof(string[]) }, null)!;
-        assembly.SetCustomAttribute(new CustomAttributeBuilder(attrCtor, new object?[]
+        assembly.SetCustomAttribute(new CustomAttributeBuilder(ml.LoadableClassConstructor, new object?[]
         {
-            _transformer, loaderType, null, sigType, _userName, new[] { _loaderSignature },
+            _transformer, loaderType, null, ml.SignatureLoadModel, _userName, new[] { _loaderSignature },
         }));
         return assembly;
     }
