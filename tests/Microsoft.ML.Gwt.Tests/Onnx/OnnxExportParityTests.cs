@@ -104,6 +104,7 @@ public sealed class OnnxExportParityTests
     }
 
     [TestMethod]
+    [TestCategory(TestCategories.Process)] // python3 runs ONNX's checker
     [DataRow("bert-tiny")]
     [DataRow("deberta-v2-tiny-conv")]
     [DataRow("distilbert-tiny")]
