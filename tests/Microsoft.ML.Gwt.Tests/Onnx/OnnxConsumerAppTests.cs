@@ -46,6 +46,7 @@ public sealed class OnnxConsumerAppTests
 
     [TestMethod]
     [TestCategory("Integration")]
+    [TestCategory(TestCategories.Process)] // dotnet pack, dotnet build of the app, the app
     public void AnAppWithOnlyTheScoringPackageScoresAnExportedModelWithoutTorchSharp()
     {
         var folder = OnnxScoringTests.ExportedFolder();

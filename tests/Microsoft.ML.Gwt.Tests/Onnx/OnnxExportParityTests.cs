@@ -104,6 +104,7 @@ public sealed class OnnxExportParityTests
     }
 
     [TestMethod]
+    [TestCategory(TestCategories.Process)] // python3 runs ONNX's checker
     [DataRow("bert-tiny")]
     [DataRow("deberta-v2-tiny-conv")]
     [DataRow("distilbert-tiny")]
@@ -120,10 +121,10 @@ public sealed class OnnxExportParityTests
             CollectionAssert.AreEqual(new long[] { -1, -1 }, session.InputMetadata["input_ids"].Dimensions.Select(d => (long)d).ToArray());
         }
         var check = OnnxTestSupport.Check(path);
-        if (check == "unavailable")
+        if (check == OnnxTestSupport.Unavailable)
         {
-            Console.WriteLine("ONNX's checker is not available here (no /usr/bin/python3 with onnx); the file was loaded in ONNX Runtime only.");
-            return;
+            Assert.Inconclusive($"ONNX's checker is not available here (no {OnnxTestSupport.Python} with the onnx module, e.g. Debian's python3-onnx): "
+                + "the exported file was only loaded in ONNX Runtime (its input and output shapes checked), not checked by ONNX.");
         }
         Assert.IsNull(check, check);
     }

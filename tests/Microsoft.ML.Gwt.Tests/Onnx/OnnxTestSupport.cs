@@ -7,7 +7,11 @@ namespace Microsoft.ML.Gwt.Tests.Onnx;
 /// <summary>Runs exported graphs in ONNX Runtime and, where Debian's python3-onnx is installed, through ONNX's checker.</summary>
 internal static class OnnxTestSupport
 {
-    private const string Python = "/usr/bin/python3";
+    /// <summary>The Python that runs ONNX's checker.</summary>
+    public const string Python = "/usr/bin/python3";
+
+    /// <summary>What <see cref="Check"/> returns when there is no Python with onnx.</summary>
+    public const string Unavailable = "unavailable";
 
     /// <summary>Probabilities <c>[batch, classes]</c> from ONNX Runtime for int64 inputs of shape <c>[batch, tokens]</c>.</summary>
     public static float[] Run(InferenceSession session, long[] ids, long[] mask, long[]? types, int batch, int tokens)
@@ -27,12 +31,12 @@ internal static class OnnxTestSupport
     }
 
     /// <summary>Runs <c>onnx.checker.check_model(full_check=True)</c> on the file; returns null when it passes, the
-    /// checker's output when it fails, and "unavailable" when there is no Python with onnx (the caller says so).</summary>
+    /// checker's output when it fails, and <see cref="Unavailable"/> when there is no Python with onnx (the caller makes the test inconclusive).</summary>
     public static string? Check(string path)
     {
         if (!File.Exists(Python))
         {
-            return "unavailable";
+            return Unavailable;
         }
         var psi = new ProcessStartInfo(Python, new[] { "-c", "import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')", path })
         {
@@ -45,7 +49,7 @@ internal static class OnnxTestSupport
         p.WaitForExit();
         if (p.ExitCode != 0 && err.Result.Contains("No module named 'onnx'", StringComparison.Ordinal))
         {
-            return "unavailable";
+            return Unavailable;
         }
         return p.ExitCode == 0 && output.Contains("ok", StringComparison.Ordinal) ? null : output + err.Result;
     }

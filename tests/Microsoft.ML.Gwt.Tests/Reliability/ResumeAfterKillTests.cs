@@ -36,6 +36,7 @@ public sealed class ResumeAfterKillTests
     }
 
     [TestMethod]
+    [TestCategory(TestCategories.Process)] // the TestHost child, run, killed and resumed
     [DataRow(false, DisplayName = "rows cached in memory")]
     [DataRow(true, DisplayName = "streamed: source's shuffling cursor, a 16-row pool, length-grouping windows of 2 batches")]
     public void KilledMidEpochRunResumesToTheSameWeightsAsAnUninterruptedRun(bool stream)
