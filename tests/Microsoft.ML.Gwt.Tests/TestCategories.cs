@@ -6,8 +6,7 @@ namespace Microsoft.ML.Gwt.Tests;
 /// TestHost child that is killed and resumed, python3): these are slow (most of the suite's time) and depend on tools
 /// outside this process. They are NOT excluded anywhere: <c>.ci/run</c> runs every test with no filter. Select them with
 /// <c>--filter "TestCategory=Process"</c>, or run everything else quickly with <c>--filter "TestCategory!=Process"</c>.
-/// A test keeps its other categories (such as "Integration") as well. Not tagged yet (their files are being changed
-/// elsewhere): PackageTests, Native/ConsumerAppTests and Samples/TextClassificationSampleTests also start processes.
+/// A test keeps its other categories (such as "Integration") as well.
 /// </remarks>
 internal static class TestCategories
 {

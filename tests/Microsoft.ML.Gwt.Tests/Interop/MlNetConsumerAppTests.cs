@@ -88,6 +88,7 @@ public sealed class MlNetConsumerAppTests
 
     [TestMethod]
     [TestCategory("Integration")]
+    [TestCategory(TestCategories.Process)]
     public void AModelSavedOnMicrosoftMl501LoadsAndPredictsIdenticallyOn600BesideMicrosoftMlTorchSharp()
     {
         var folder = Directory.CreateTempSubdirectory("gwt-mlnet-models-").FullName;

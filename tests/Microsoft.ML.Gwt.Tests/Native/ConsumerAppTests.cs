@@ -57,6 +57,7 @@ public sealed class ConsumerAppTests
 
     [TestMethod]
     [TestCategory("Integration")]
+    [TestCategory(TestCategories.Process)]
     public void PackageConsumerCallingTorchSharpDirectlyRuns()
     {
         var run = BuildAndRun("", $$"""
@@ -75,6 +76,7 @@ public sealed class ConsumerAppTests
 
     [TestMethod]
     [TestCategory("Integration")]
+    [TestCategory(TestCategories.Process)]
     public void WithTheNativeBootstrapOffModelsStillLoadWithoutRegistration()
     {
         // The app opts out of the native-fix bootstrap only; it touches no Microsoft.ML.Gwt type before Model.Load.
@@ -90,6 +92,7 @@ public sealed class ConsumerAppTests
 
     [TestMethod]
     [TestCategory("Integration")]
+    [TestCategory(TestCategories.Process)]
     public void WithTheLoaderBootstrapOffGwtModelLoaderRegisterIsTheEntryPoint()
     {
         // Opting out of the loader bootstrap: loading fails until the app calls the public entry point.

@@ -43,6 +43,7 @@ public sealed class PackageTests
 
     [TestMethod]
     [TestCategory("Integration")]
+    [TestCategory(TestCategories.Process)]
     [DataRow("Microsoft.ML.Gwt")]
     [DataRow(PackedLibrary.OnnxPackageId)]
     public void PackageDependsOnExactlyWhatTheLibraryReferences(string package)
@@ -60,6 +61,7 @@ public sealed class PackageTests
 
     [TestMethod]
     [TestCategory("Integration")]
+    [TestCategory(TestCategories.Process)]
     public void TheScoringPackageShipsItsAssemblyAndNeverDependsOnTorchSharp()
     {
         Assert.AreEqual(PackedLibrary.Version, Dependencies()[PackedLibrary.OnnxPackageId]);
@@ -73,6 +75,7 @@ public sealed class PackageTests
 
     [TestMethod]
     [TestCategory("Integration")]
+    [TestCategory(TestCategories.Process)]
     [DataRow("Microsoft.ML.Gwt")]
     [DataRow(PackedLibrary.OnnxPackageId)]
     public void MicrosoftMlAndTokenizersAreRangesOverTheTestedLines(string package)
@@ -87,6 +90,7 @@ public sealed class PackageTests
 
     [TestMethod]
     [TestCategory("Integration")]
+    [TestCategory(TestCategories.Process)]
     public void BothBootstrapsShipInBuildTransitive()
     {
         using var zip = ZipFile.OpenRead(PackedLibrary.Package);
