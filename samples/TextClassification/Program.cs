@@ -42,6 +42,7 @@ var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
         // PretrainedModelPath to fine-tune a local Hugging Face checkpoint instead. Learning rate, GWT level etc. keep
         // their defaults.
         LabelColumnName = "Label", Sentence1ColumnName = "Text", MaxEpochs = 3,
+        Seed = 42, // fixed weights, shuffling and dropout (default: drawn from the MLContext's seed)
         ValidationSet = labelKeys.Transform(validation),
         Progress = p =>
         {
