@@ -113,7 +113,7 @@ internal sealed record SampleSettings
     public int Level { get; init; } = 2;
     public double? Alpha { get; init; }
     public int Seed { get; init; } = 42;
-    public GwtPrecision Precision { get; init; } = GwtPrecision.Auto;
+    public GwtPrecision Precision { get; init; } = GwtPrecision.Float32;
     public GwtPrecision? ScoringPrecision { get; init; }
     public GwtOptimizerKind? Child { get; init; }
     public string? ChildName { get; init; }
@@ -201,7 +201,7 @@ internal sealed record SampleSettings
           --max-tokens N       (default 128, or the checkpoint's position table when it is shorter)
           --train-rows N       use only the first N training rows   --lr X   --level L (default 2)   --alpha X
           --seed N             (default 42)  --output FOLDER (default output)
-          --precision P        auto | float32 | bfloat16 | float16 (CUDA only) (default auto: bfloat16 only on hardware that computes it fast)
+          --precision P        auto | float32 | bfloat16 | float16 (CUDA only) (default float32, as the trainer; auto: bfloat16 only where the hardware computes it fast)
           --scoring-precision P  also score the test split in P (float32 | bfloat16) and print its metrics and agreement
           --mlm-pretrain       pre-train a masked language model on the training split's text (labels unused), then
                                fine-tune GWT from it and, for comparison, from scratch

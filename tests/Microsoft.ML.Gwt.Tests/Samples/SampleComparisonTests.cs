@@ -13,6 +13,7 @@ public sealed class SampleComparisonTests
         BuiltApp.Run(BuiltApp.Dll("bench", "SampleComparison"), args.Concat(new[] { "--output", output }));
 
     [TestMethod]
+    [TestCategory(TestCategories.Process)]
     [DataRow("bert-tiny")]
     [DataRow("deberta-v3-tiny")]
     public void PretrainedFolderTrainsWithTheDefaultSequenceLength(string family)
@@ -26,6 +27,7 @@ public sealed class SampleComparisonTests
     }
 
     [TestMethod]
+    [TestCategory(TestCategories.Process)]
     public void ScoringPrecisionScoresTheTestSplitAgainAndReportsAgreement()
     {
         var (code, stdout, stderr) = RunSample("--scoring-precision", "bfloat16", "--precision", "float32", "--train-rows", "12",
@@ -37,6 +39,7 @@ public sealed class SampleComparisonTests
     }
 
     [TestMethod]
+    [TestCategory(TestCategories.Process)]
     public void BadCheckpointsAndOptionsPrintAnErrorInsteadOfCrashing()
     {
         var missing = RunSample("--pretrained", "/nonexistent/gwt-checkpoint");
@@ -61,6 +64,7 @@ public sealed class SampleComparisonTests
     }
 
     [TestMethod]
+    [TestCategory(TestCategories.Process)]
     public void MlmPretrainOptionPretrainsThenComparesWithScratchAndSdca()
     {
         // A small TSV in the sample's format, so the run takes seconds: 30 training, 9 validation and 9 test emails.

@@ -9,6 +9,7 @@ namespace Microsoft.ML.Gwt.Tests.Samples;
 public sealed class TextClassificationSampleTests
 {
     [TestMethod]
+    [TestCategory(TestCategories.Process)]
     public void SampleTrainsEvaluatesSavesLoadsPredictsAndScoresThroughOnnxRuntime()
     {
         var folder = TestCheckpoints.NewFolder();
