@@ -63,26 +63,36 @@ public sealed class GwtAdam : OptimizerHelper
     }
 
     /// <summary>
-    /// Builds a two-group optimizer from named parameters: those <paramref name="isTargeted"/> selects are compressed by
-    /// GWT, the rest get AdamW. <paramref name="isTargeted"/> defaults to <see cref="GwtTargets.EncoderLinearWeights"/>.
+    /// Builds the optimizer from named parameters, grouped as Hugging Face's <c>Trainer</c> groups them: those
+    /// <paramref name="isTargeted"/> selects are compressed by GWT; the other weight matrices (two or more dimensions) get
+    /// AdamW with the weight decay; biases and LayerNorm parameters (fewer dimensions) get AdamW without weight decay.
+    /// Parameters that do not require gradients are left out. <paramref name="isTargeted"/> defaults to
+    /// <see cref="GwtTargets.EncoderLinearWeights"/>. The trainers build their optimizers with this method.
     /// </summary>
     public static GwtAdam Create(IEnumerable<(string Name, Parameter Parameter)> parameters, GwtAdamOptions? defaults = null,
-        Func<string, Parameter, bool>? isTargeted = null)
+        Func<string, Parameter, bool>? isTargeted = null) => Create(parameters, defaults, isTargeted, out _);
+
+    /// <summary>As <see cref="Create(IEnumerable{ValueTuple{string, Parameter}}, GwtAdamOptions?, Func{string, Parameter, bool}?)"/>;
+    /// <paramref name="targets"/> gets the names of the GWT-compressed parameters.</summary>
+    internal static GwtAdam Create(IEnumerable<(string Name, Parameter Parameter)> parameters, GwtAdamOptions? defaults,
+        Func<string, Parameter, bool>? isTargeted, out List<string> targets)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         isTargeted ??= GwtTargets.EncoderLinearWeights;
-        var list = parameters.Where(p => p.Parameter.requires_grad).ToList();
-        var targeted = list.Where(p => isTargeted(p.Name, p.Parameter)).Select(p => p.Parameter).ToList();
-        var others = list.Where(p => !isTargeted(p.Name, p.Parameter)).Select(p => p.Parameter).ToList();
+        var named = parameters.Where(p => p.Parameter.requires_grad).Select(p => (p.Name, p.Parameter, Targeted: isTargeted(p.Name, p.Parameter))).ToList();
+        targets = named.Where(p => p.Targeted).Select(p => p.Name).ToList();
         var groups = new List<GwtAdamParamGroup>();
-        if (targeted.Count > 0)
+        void Add(Func<(string Name, Parameter Parameter, bool Targeted), bool> member, GwtAdamOptions options)
         {
-            groups.Add(new GwtAdamParamGroup(targeted, new GwtAdamOptions { Gwt = true }));
+            var members = named.Where(member).Select(p => p.Parameter).ToList();
+            if (members.Count > 0)
+            {
+                groups.Add(new GwtAdamParamGroup(members, options));
+            }
         }
-        if (others.Count > 0)
-        {
-            groups.Add(new GwtAdamParamGroup(others, new GwtAdamOptions { Gwt = false }));
-        }
+        Add(p => p.Targeted, new GwtAdamOptions { Gwt = true });
+        Add(p => !p.Targeted && p.Parameter.dim() >= 2, new GwtAdamOptions { Gwt = false });
+        Add(p => !p.Targeted && p.Parameter.dim() < 2, new GwtAdamOptions { Gwt = false, WeightDecay = 0 });
         return new GwtAdam(groups, defaults);
     }
 

@@ -133,11 +133,11 @@ public sealed class GwtPretrainer
             Progress = o.Progress is null ? null : p => o.Progress(new GwtPretrainingProgress(p.Epoch, p.Step, p.TotalSteps, p.Loss, p.LearningRate, p.ExamplesPerSecond, p.ValidationLoss)),
             CancellationToken = o.CancellationToken,
         };
-        using var optimizer = OptimizerGroups.Create(model, selector, new GwtAdamOptions
+        using var optimizer = GwtAdam.Create(model.named_parameters(), new GwtAdamOptions
         {
             LearningRate = engineOptions.PeakLearningRate, WeightDecay = o.WeightDecay, Level = o.GwtLevel, Alpha = o.GwtAlpha,
             NormGrowthLimiter = o.GwtNormGrowthLimiter,
-        }, out var targets);
+        }, selector, out var targets);
         var checkpoints = o.CheckpointFolder is null ? null
             : new TrainingCheckpoint(o.CheckpointFolder, PretrainingFingerprint.Of(o, seed, config, tokenizer, targets, data.DataHash));
         var objective = new MlmObjective(model, tokenizer.PadId, device, validation is null ? null : packer.Pack(validation), masker, seed,

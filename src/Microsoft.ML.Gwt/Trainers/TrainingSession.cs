@@ -68,11 +68,11 @@ internal sealed class TrainingSession
         var engineOptions = EngineOptions(_o);
         // The precision policy casts the model's parameters, so it comes before the optimizer is created over them.
         using var precision = new PrecisionTraining(_model, _computeType);
-        using var optimizer = OptimizerGroups.Create(_model, _o.ResolveTargetSelector(), new GwtAdamOptions
+        using var optimizer = GwtAdam.Create(_model.named_parameters(), new GwtAdamOptions
         {
             LearningRate = engineOptions.PeakLearningRate, WeightDecay = _o.WeightDecay, Level = _o.GwtLevel, Alpha = _o.GwtAlpha,
             NormGrowthLimiter = _o.GwtNormGrowthLimiter,
-        }, out var targets);
+        }, _o.ResolveTargetSelector(), out var targets);
         bool sourceShuffling = _train.UsesSourceShuffling(_o.ShuffleBufferSize);
         var checkpoints = _o.CheckpointFolder is null ? null : new TrainingCheckpoint(_o.CheckpointFolder,
             ClassifierFingerprint.Of(_o, _random.Seed, _model.NumClasses, engineOptions.PeakLearningRate, targets, _train.Scan, _validation?.Scan, sourceShuffling,

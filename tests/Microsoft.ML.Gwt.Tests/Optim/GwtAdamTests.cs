@@ -106,6 +106,35 @@ public sealed class GwtAdamTests
     }
 
     [TestMethod]
+    public void CreateGroupsAsHuggingFacesTrainerDoes()
+    {
+        // GWT for the targets; AdamW with weight decay for other matrices; AdamW without it for biases and LayerNorms.
+        using var query = new Parameter(randn(16, 32));
+        using var embeddings = new Parameter(randn(50, 32));
+        using var bias = new Parameter(randn(32));
+        using var norm = new Parameter(ones(32));
+        using var frozen = new Parameter(randn(16, 32), requires_grad: false);
+        using var opt = GwtAdam.Create(new[]
+        {
+            ("encoder.layer.0.attention.self.query.weight", query), ("embeddings.word_embeddings.weight", embeddings),
+            ("encoder.layer.0.attention.self.query.bias", bias), ("encoder.layer.0.output.LayerNorm.weight", norm),
+            ("encoder.layer.1.attention.self.key.weight", frozen),
+        }, new GwtAdamOptions { LearningRate = 0.02, WeightDecay = 0.01, Level = 2 }, null, out var targets);
+        CollectionAssert.AreEqual(new[] { "encoder.layer.0.attention.self.query.weight" }, targets);
+        var groups = opt.Groups;
+        Assert.HasCount(3, groups);
+        CollectionAssert.AreEqual(new[] { query.Handle }, groups[0].Parameters.Select(p => p.Handle).ToArray());
+        Assert.IsTrue(groups[0].Options.Gwt!.Value);
+        Assert.AreEqual(0.01, groups[0].Options.WeightDecay!.Value);
+        CollectionAssert.AreEqual(new[] { embeddings.Handle }, groups[1].Parameters.Select(p => p.Handle).ToArray());
+        Assert.IsFalse(groups[1].Options.Gwt!.Value);
+        Assert.AreEqual(0.01, groups[1].Options.WeightDecay!.Value);
+        CollectionAssert.AreEqual(new[] { bias.Handle, norm.Handle }, groups[2].Parameters.Select(p => p.Handle).ToArray());
+        Assert.IsFalse(groups[2].Options.Gwt!.Value);
+        Assert.AreEqual(0.0, groups[2].Options.WeightDecay!.Value);
+    }
+
+    [TestMethod]
     public void NonTargetedGroupsGetAdamWInsideTheSameOptimizer()
     {
         manual_seed(12);
@@ -116,7 +145,8 @@ public sealed class GwtAdamTests
         using var bRef = new Parameter(b0.clone());
         using var opt = GwtAdam.Create(new[] { ("encoder.layer.0.attention.self.query.weight", w), ("encoder.layer.0.attention.self.query.bias", bias) },
             new GwtAdamOptions { LearningRate = 0.02, WeightDecay = 0.01, Level = 2 });
-        using var adamw = optim.AdamW(new[] { bRef }, lr: 0.02, weight_decay: 0.01);
+        // Biases and LayerNorm parameters get AdamW without weight decay (Hugging Face's Trainer groups them so).
+        using var adamw = optim.AdamW(new[] { bRef }, lr: 0.02, weight_decay: 0.0);
         var reference = new ReferenceGwtAdam(16, 32, 2, 1, 0.02, wd: 0.01, alpha: GwtAdam.DefaultAlpha);
         var expected = w0.to(ScalarType.Float64).data<double>().ToArray();
         for (int step = 0; step < 5; step++)
