@@ -1,5 +1,5 @@
 global using Microsoft.VisualStudio.TestTools.UnitTesting;
 
-// Sequential: TorchSharp's random generator (weight init, dropout) is process-wide, so two trainings running at once
-// would reseed each other and no test would see a reproducible run.
+// Sequential: several tests count process-wide things (threads, tensors, cursors) and the machines have few cores. Two
+// trainings at once are reproducible (they take turns on TorchSharp's process-wide generator: ConcurrentFitTests).
 [assembly: DoNotParallelize]

@@ -165,7 +165,7 @@ internal sealed class ScoredDataView : IDataView
             }
             else
             {
-                _prefetched ??= Prefetcher.Run(_batches.Read(), PrefetchBatches).GetEnumerator();
+                _prefetched ??= Prefetch(_batches, _input);
                 if (!_prefetched.MoveNext())
                 {
                     _ended = true;
@@ -212,6 +212,12 @@ internal sealed class ScoredDataView : IDataView
             return ScoreGetters.Create<TValue>(column.Index, _inputCount, () => Current().Scores()[_slot]) as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}, not {typeof(TValue).Name}.");
         }
+
+        /// <summary>The batches from a producer thread. A cursor dropped without Dispose does not pin that thread: once
+        /// the cursor is collected, the producer stops and closes the input cursor (the lambda refers to the input
+        /// cursor only, not to this cursor, which would keep it reachable).</summary>
+        private static IEnumerator<ScoringBatch> Prefetch(ScoringBatches batches, DataViewRowCursor input) =>
+            Prefetcher.Run(batches.Read(), PrefetchBatches, abandoned: () => input.Dispose()).GetEnumerator();
 
         private ScoringBatch Current() => _current ?? throw new InvalidOperationException("The cursor is not on a row.");
 

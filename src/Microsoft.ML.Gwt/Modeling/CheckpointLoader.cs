@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -94,7 +95,11 @@ public static class CheckpointLoader
     public static (TransformerEncoder Encoder, CheckpointLoadReport Report) LoadEncoder(string folder)
     {
         var config = ReadConfig(folder);
-        var encoder = TransformerEncoder.Create(config, addPooler: config.Family == TransformerFamily.Bert);
+        TransformerEncoder encoder;
+        using (RunRandom.Borrow()) // its random initialization is overwritten: neither a training run's draws nor the caller's change
+        {
+            encoder = TransformerEncoder.Create(config, addPooler: config.Family == TransformerFamily.Bert);
+        }
         try
         {
             var holder = new TransformerEncoder.Container();

@@ -42,7 +42,19 @@ public sealed class TokenBatch : IDisposable
             }
         }
         long[] shape = { rows.Count, width };
-        return new TokenBatch(torch.tensor(ids, shape).to(device), torch.tensor(mask, shape).to(device), torch.tensor(types, shape).to(device));
+        Tensor? idsTensor = null, maskTensor = null;
+        try
+        {
+            idsTensor = DeviceTensors.FromArray(ids, shape, device);
+            maskTensor = DeviceTensors.FromArray(mask, shape, device);
+            return new TokenBatch(idsTensor, maskTensor, DeviceTensors.FromArray(types, shape, device));
+        }
+        catch
+        {
+            idsTensor?.Dispose();
+            maskTensor?.Dispose();
+            throw;
+        }
     }
 
     /// <inheritdoc />

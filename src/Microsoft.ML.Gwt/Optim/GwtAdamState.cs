@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -100,12 +101,12 @@ public sealed class GwtAdamState : OptimizerState, IDisposable
     /// <inheritdoc />
     public override void to(Device device)
     {
-        ExpAvg = Move(ExpAvg, device);
-        ExpAvgSq = Move(ExpAvgSq, device);
-        PreviousNorm = Move(PreviousNorm, device);
+        ExpAvg = DeviceTensors.MoveTo(ExpAvg, device);
+        ExpAvgSq = DeviceTensors.MoveTo(ExpAvgSq, device);
+        PreviousNorm = DeviceTensors.MoveTo(PreviousNorm, device);
         if (Master is not null)
         {
-            Master = Move(Master, device);
+            Master = DeviceTensors.MoveTo(Master, device);
         }
     }
 
@@ -182,16 +183,5 @@ public sealed class GwtAdamState : OptimizerState, IDisposable
         ExpAvg.zero_();
         ExpAvgSq.zero_();
         PreviousNorm.zero_();
-    }
-
-    private static Tensor Move(Tensor t, Device device)
-    {
-        if (t.device == device)
-        {
-            return t;
-        }
-        var moved = t.to(device);
-        t.Dispose();
-        return moved;
     }
 }

@@ -107,8 +107,16 @@ public sealed class GwtPretrainer
             $", learning rate {o.ResolvedLearningRate}, seed {seed}, device {device.type}.");
 
         using var random = new RunRandom(seed);
-        random.SeedInitialization();
-        using var model = new MaskedLanguageModel(config);
+        if (random.SharingNotice is { } sharing)
+        {
+            ch.Info(MessageSensitivity.None, sharing);
+        }
+        MaskedLanguageModel created;
+        using (random.Initialization())
+        {
+            created = new MaskedLanguageModel(config);
+        }
+        using var model = created;
         if (o.ContinueFrom is not null)
         {
             foreach (var line in CheckpointLoader.LoadFile(model, CheckpointLoader.WeightsPath(o.ContinueFrom), config.EncoderPrefix).Lines)

@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -116,6 +117,6 @@ internal sealed class MlmObjective : ITrainingObjective<MlmBatch>
             }
         }
         long[] shape = { sequences.Count, length };
-        return (torch.tensor(ids, shape).to(device), torch.tensor(mask, shape).to(device), torch.tensor(labels, shape).to(device));
+        return (DeviceTensors.FromArray(ids, shape, device), DeviceTensors.FromArray(mask, shape, device), DeviceTensors.FromArray(labels, shape, device));
     }
 }

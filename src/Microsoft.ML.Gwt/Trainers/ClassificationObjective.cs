@@ -42,7 +42,7 @@ internal sealed class ClassificationObjective : ITrainingObjective<IReadOnlyList
     public Tensor Loss(IReadOnlyList<(EncodedText Text, int Label)> batch)
     {
         using var tokens = TokenBatch.Create(batch.Select(r => r.Text).ToList(), _padId, _device);
-        using var labels = torch.tensor(batch.Select(r => (long)r.Label).ToArray()).to(_device);
+        using var labels = DeviceTensors.FromArray(batch.Select(r => (long)r.Label).ToArray(), _device);
         var logits = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds);
         return nn.functional.cross_entropy(logits, labels);
     }
@@ -63,7 +63,7 @@ internal sealed class ClassificationObjective : ITrainingObjective<IReadOnlyList
             _throwIfCancelled();
             using var scope = torch.NewDisposeScope();
             using var tokens = TokenBatch.Create(chunk.Select(r => r.Text).ToList(), _padId, _device);
-            var labels = torch.tensor(chunk.Select(r => (long)r.Label).ToArray()).to(_device);
+            var labels = DeviceTensors.FromArray(chunk.Select(r => (long)r.Label).ToArray(), _device);
             var logits = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds);
             lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
             correct += logits.argmax(1).eq(labels).sum().item<long>();

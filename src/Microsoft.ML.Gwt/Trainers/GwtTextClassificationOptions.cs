@@ -260,6 +260,9 @@ public sealed partial class GwtTextClassificationTrainer
         /// <c>mlContext.CancelExecution()</c> (internal in ML.NET 5.0 and 6.0) is honoured too. Not saved.</summary>
         public CancellationToken CancellationToken { get; set; }
 
+        /// <summary>Test seams of the runs of this trainer (internal; none by default). Not saved.</summary>
+        internal TrainingEngineHooks EngineHooks { get; set; } = new();
+
         /// <summary>The parameters GWT compresses: <see cref="GwtTargetSelector"/> (default
         /// <see cref="GwtTargets.EncoderLinearWeights"/>) with the GWT optimizer, none with AdamW.</summary>
         internal Func<string, Parameter, bool> ResolveTargetSelector() => GwtTargets.Resolve(Optimizer, GwtTargetSelector);

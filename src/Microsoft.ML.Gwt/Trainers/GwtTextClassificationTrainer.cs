@@ -101,27 +101,59 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
 
         var (config, tokenizer, maxLength) = PrepareModel(vocabulary, Math.Min(trainScan.Rows, o.VocabularySampleRows), o, ch);
         o = o.WithMaxSequenceLength(maxLength);
-        using var random = new RunRandom(seed); // owns TorchSharp's generator until Fit returns, then gives the caller's state back
-        random.SeedInitialization();
-        var model = new TextClassificationModel(config, numClasses);
-        if (o.PretrainedModelPath is not null)
+        using var random = new RunRandom(seed);
+        if (random.SharingNotice is { } sharing)
         {
-            foreach (var line in CheckpointLoader.LoadClassifier(model, o.PretrainedModelPath).Lines)
-            {
-                ch.Info(MessageSensitivity.None, line);
-            }
+            ch.Info(MessageSensitivity.None, sharing);
         }
-        GwtLevelCheck.ThrowIfTooHigh(model.named_parameters(), o);
-        model.to(device);
+        var model = CreateModel(config, numClasses, o, random, ch, device);
+        try
+        {
+            var session = new TrainingSession(_host, ch, o, model, tokenizer, device, computeType, random, train, validation);
+            var result = session.Run();
+            ch.Info(MessageSensitivity.None, $"Training done: {result.Steps} steps, optimizer state {result.OptimizerStateBytes / 1048576.0:F2} MB" +
+                    (result.BestValidationAccuracy is double acc ? $", best validation accuracy {acc:P2}" : "") + ".");
+            model.eval();
+            return new GwtTextClassificationTransformer(_host, model, tokenizer, new GwtTextClassificationTransformer.Settings(
+                o.Sentence1ColumnName, o.Sentence2ColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.MaxSequenceLength,
+                o.ScoringBatchSize, labelKeys, o.Device, o.Precision, o.SaveWeightsAsBFloat16), result);
+        }
+        catch
+        {
+            // A failed or cancelled run returns no model: its tensors are freed now, not left to the finalizer (on CUDA,
+            // device memory the next run needs).
+            model.Dispose();
+            throw;
+        }
+    }
 
-        var session = new TrainingSession(_host, ch, o, model, tokenizer, device, computeType, random, train, validation);
-        var result = session.Run();
-        ch.Info(MessageSensitivity.None, $"Training done: {result.Steps} steps, optimizer state {result.OptimizerStateBytes / 1048576.0:F2} MB" +
-                (result.BestValidationAccuracy is double acc ? $", best validation accuracy {acc:P2}" : "") + ".");
-        model.eval();
-        return new GwtTextClassificationTransformer(_host, model, tokenizer, new GwtTextClassificationTransformer.Settings(
-            o.Sentence1ColumnName, o.Sentence2ColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.MaxSequenceLength,
-            o.ScoringBatchSize, labelKeys, o.Device, o.Precision, o.SaveWeightsAsBFloat16), result);
+    /// <summary>The classifier, initialized from the run's seed (holding TorchSharp's generator) and loaded from the
+    /// checkpoint when fine-tuning, on <paramref name="device"/>; disposed again if any of that fails.</summary>
+    private static TextClassificationModel CreateModel(TransformerConfig config, int numClasses, Options o, RunRandom random, IChannel ch, Device device)
+    {
+        TextClassificationModel model;
+        using (random.Initialization())
+        {
+            model = new TextClassificationModel(config, numClasses);
+        }
+        try
+        {
+            if (o.PretrainedModelPath is not null)
+            {
+                foreach (var line in CheckpointLoader.LoadClassifier(model, o.PretrainedModelPath).Lines)
+                {
+                    ch.Info(MessageSensitivity.None, line);
+                }
+            }
+            GwtLevelCheck.ThrowIfTooHigh(model.named_parameters(), o);
+            model.to(device);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The validation label must use the training label's key mapping: the same count and the same values in

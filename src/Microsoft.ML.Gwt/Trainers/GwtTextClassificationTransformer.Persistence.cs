@@ -1,6 +1,7 @@
 using Microsoft.ML.Gwt.Interop;
 using Microsoft.ML.Gwt.IO;
 using Microsoft.ML.Gwt.Modeling;
+using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Gwt.Tokenization;
 using Microsoft.ML.Runtime;
 using TorchSharp;
@@ -113,7 +114,11 @@ public sealed partial class GwtTextClassificationTransformer : ICanSaveModel
         }
         var labels = LoadVerifiedPart(ctx, sums, LabelsPart, "label values", br => br.ReadBoolean() ? LabelKeys.Load(br, settings.Classes) : null);
 
-        var model = new TextClassificationModel(config, settings.Classes);
+        TextClassificationModel model;
+        using (RunRandom.Borrow()) // its random initialization is overwritten: neither a training run's draws nor the caller's change
+        {
+            model = new TextClassificationModel(config, settings.Classes);
+        }
         try
         {
             LoadWeights(ctx, sums, model);

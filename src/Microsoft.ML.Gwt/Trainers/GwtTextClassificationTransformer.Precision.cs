@@ -1,4 +1,5 @@
 using Microsoft.ML.Gwt.Modeling;
+using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -88,10 +89,12 @@ public sealed partial class GwtTextClassificationTransformer
 
     private (TextClassificationModel, PrecisionPolicy) LowPrecisionCopy(ScalarType dtype)
     {
-        // The copy's random initialization is overwritten at once; the caller's generator state is kept.
-        using var rng = torch.random.get_rng_state();
-        var copy = new TextClassificationModel(Config, NumClasses);
-        torch.random.set_rng_state(rng);
+        // The copy's random initialization is overwritten at once; a training run's and the caller's generator state are kept.
+        TextClassificationModel copy;
+        using (RunRandom.Borrow())
+        {
+            copy = new TextClassificationModel(Config, NumClasses);
+        }
         using (torch.no_grad())
         {
             var source = _model.state_dict();

@@ -57,6 +57,7 @@ internal sealed class TrainingSession
         EarlyStoppingPatience = o.EarlyStoppingPatience,
         Progress = o.Progress,
         CancellationToken = o.CancellationToken,
+        Hooks = o.EngineHooks,
     };
 
     /// <summary>The batching settings for the trainer's options and the producer's resolved queue length.</summary>

@@ -9,31 +9,49 @@ namespace Microsoft.ML.Gwt.Training;
 /// step and micro-batch index, so that a run resumed mid-epoch draws the same dropout masks as an uninterrupted one).
 /// </summary>
 /// <remarks>
-/// TorchSharp's modules and dropout draw from the process-wide CPU generator and take no generator of their own, so the
-/// run owns that generator only while it trains: the caller's CPU generator state is saved when the run starts and put
-/// back when it ends (also on an exception), so <c>Fit</c> leaves the user's own random sequence where it was. TorchSharp
-/// exposes no CUDA generator state; on CUDA the CUDA generator is left seeded by the run.
+/// TorchSharp's modules and dropout draw from the process-wide generator and take no generator of their own. A run
+/// therefore holds that generator only inside a <see cref="GeneratorScope"/>: while it creates the model
+/// (<see cref="Initialization"/>) and while it runs a micro-batch's forward pass (<see cref="MicroBatch"/>). A scope
+/// takes a process-wide lock, saves the generator's state, seeds it, and on disposal puts the state back and releases
+/// the lock. So runs in one process at once take turns on the generator, one scope at a time, and each draws exactly
+/// what it would draw alone (the same model as run one after the other); and <c>Fit</c> leaves the caller's own random
+/// sequence where it was. Code of this library that creates modules outside a run (loading a model, a low-precision
+/// scoring copy) holds a scope too (<see cref="Borrow"/>). TorchSharp exposes no CUDA generator state; on CUDA the CUDA
+/// generator is left seeded by the last scope.
 /// </remarks>
 internal sealed class RunRandom : IDisposable
 {
-    private readonly Tensor _callerState;
+    private static int s_activeRuns;
     private bool _disposed;
 
+    /// <summary>A run with seed <paramref name="seed"/>; counted among the runs of the process until disposed.</summary>
     public RunRandom(int seed)
     {
         Seed = seed;
-        _callerState = torch.random.get_rng_state();
+        OtherRuns = Interlocked.Increment(ref s_activeRuns) - 1;
     }
 
     /// <summary>The run's seed.</summary>
     public int Seed { get; }
 
-    /// <summary>Seeds the generator for creating the model's weights.</summary>
-    public void SeedInitialization() => torch.random.manual_seed(Seed);
+    /// <summary>The other runs in this process when this one started (they take turns on the generator).</summary>
+    public int OtherRuns { get; }
 
-    /// <summary>Seeds the generator for the dropout of micro-batch <paramref name="micro"/> of optimizer step
-    /// <paramref name="step"/> (0-based).</summary>
-    public void SeedMicroBatch(long step, int micro) => torch.random.manual_seed(unchecked(Seed * 1_000_003L + (step + 1) * 131L + micro));
+    /// <summary>The log line of a run that starts beside <see cref="OtherRuns"/> others, or null when it is alone.</summary>
+    public string? SharingNotice => OtherRuns == 0 ? null
+        : $"{OtherRuns} other training run(s) in this process: this run waits for them whenever it needs TorchSharp's process-wide random generator " +
+          "(creating the model, each micro-batch's forward pass), so it trains the same model as it would alone, more slowly.";
+
+    /// <summary>Holds the generator, seeded for creating the model's weights, until disposed.</summary>
+    public GeneratorScope Initialization() => new(Seed);
+
+    /// <summary>Holds the generator, seeded for the dropout of micro-batch <paramref name="micro"/> of optimizer step
+    /// <paramref name="step"/> (0-based), until disposed.</summary>
+    public GeneratorScope MicroBatch(long step, int micro) => new(unchecked(Seed * 1_000_003L + (step + 1) * 131L + micro));
+
+    /// <summary>Holds the generator unseeded until disposed (its state is put back then): for creating modules whose
+    /// random initialization is overwritten, so that they neither disturb a run nor the caller's sequence.</summary>
+    public static GeneratorScope Borrow() => new(null);
 
     /// <summary>The order in which epoch <paramref name="epoch"/> visits the <paramref name="count"/> training rows.</summary>
     public int[] EpochOrder(int epoch, int count)
@@ -44,15 +62,59 @@ internal sealed class RunRandom : IDisposable
         return order;
     }
 
-    /// <summary>Puts the caller's generator state back.</summary>
+    /// <summary>The run has ended.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        if (!_disposed)
         {
-            return;
+            _disposed = true;
+            Interlocked.Decrement(ref s_activeRuns);
         }
-        _disposed = true;
-        torch.random.set_rng_state(_callerState);
-        _callerState.Dispose();
+    }
+
+    /// <summary>TorchSharp's generator held by one thread: the process-wide lock, and the state to put back. Dispose it
+    /// on the thread that made it.</summary>
+    internal sealed class GeneratorScope : IDisposable
+    {
+        private static readonly object s_generator = new();
+        private readonly Tensor _saved;
+        private bool _disposed;
+
+        internal GeneratorScope(long? seed)
+        {
+            Monitor.Enter(s_generator);
+            try
+            {
+                _saved = torch.random.get_rng_state().DetachFromDisposeScope();
+                if (seed is long s)
+                {
+                    torch.random.manual_seed(s);
+                }
+            }
+            catch
+            {
+                Monitor.Exit(s_generator);
+                throw;
+            }
+        }
+
+        /// <summary>Puts the generator's state back and releases it.</summary>
+        public void Dispose()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            try
+            {
+                torch.random.set_rng_state(_saved);
+                _saved.Dispose();
+            }
+            finally
+            {
+                Monitor.Exit(s_generator);
+            }
+        }
     }
 }

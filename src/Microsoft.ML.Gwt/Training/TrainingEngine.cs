@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Interop;
 using System.Diagnostics;
 using Microsoft.ML.Gwt.Optim;
@@ -114,7 +115,7 @@ internal sealed class TrainingEngine<TBatch>
         }
         if (restored.BestWeights is not null)
         {
-            _best = restored.BestWeights.ToDictionary(kv => kv.Key, kv => MoveTo(kv.Value, _device));
+            _best = restored.BestWeights.ToDictionary(kv => kv.Key, kv => DeviceTensors.MoveTo(kv.Value, _device));
         }
         _result.Resumed = true;
         _result.TrainingLoss.AddRange(_position.TrainingLoss);
@@ -207,26 +208,31 @@ internal sealed class TrainingEngine<TBatch>
             for (int m = 0; m < batches.Count; m++)
             {
                 MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken);
-                _random.SeedMicroBatch(step, m);
                 int rows = _objective.Rows(batches[m]);
-                double loss = MicroBatch(batches[m], (double)rows / stepRows, step + 1);
+                double loss = MicroBatch(batches[m], m, (double)rows / stepRows, step);
                 finite &= double.IsFinite(loss);
                 lossSum += loss * rows;
             }
             finite = ApplyStep(step, lr, stepRows, finite, epoch);
         }
-        TrainingHooks.AfterStep?.Invoke(step + 1, _optimizer);
+        _o.Hooks.AfterStep?.Invoke(step + 1, _optimizer);
         double meanLoss = lossSum / Math.Max(1, stepRows);
         _result.TrainingLoss.Add(meanLoss);
         return (meanLoss, stepRows, lr);
     }
 
-    /// <summary>Forward and backward of one micro-batch; the mean loss is scaled by <paramref name="weight"/> (the
-    /// micro-batch's share of the step's rows) before backward. Returns the unscaled mean loss.</summary>
-    private double MicroBatch(TBatch batch, double weight, long stepNumber)
+    /// <summary>Forward and backward of micro-batch <paramref name="micro"/> of step <paramref name="step"/> (0-based);
+    /// the mean loss is scaled by <paramref name="weight"/> (the micro-batch's share of the step's rows) before backward.
+    /// The forward pass (its dropout draws) holds TorchSharp's generator, seeded for this micro-batch; backward draws
+    /// nothing. Returns the unscaled mean loss.</summary>
+    private double MicroBatch(TBatch batch, int micro, double weight, long step)
     {
-        var loss = _objective.Loss(batch);
-        if (TrainingHooks.PoisonStep?.Invoke(stepNumber) == true)
+        Tensor loss;
+        using (_random.MicroBatch(step, micro))
+        {
+            loss = _objective.Loss(batch);
+        }
+        if (_o.Hooks.PoisonStep?.Invoke(step + 1) == true)
         {
             loss = loss * double.NaN;
         }
@@ -243,7 +249,7 @@ internal sealed class TrainingEngine<TBatch>
     {
         double norm = _precision.ClipGradients(_parameters, _o.GradientClipNorm);
         bool finite = finiteLoss && double.IsFinite(norm);
-        TrainingHooks.BeforeOptimizerStep?.Invoke(new OptimizerStepInfo(step, lr, stepRows, norm, _model));
+        _o.Hooks.BeforeOptimizerStep?.Invoke(new OptimizerStepInfo(step, lr, stepRows, norm, _model));
         if (finite)
         {
             _precision.Step(_optimizer);
@@ -304,7 +310,7 @@ internal sealed class TrainingEngine<TBatch>
         _result.ValidationAccuracy.Add(score);
         _ch.Info(MessageSensitivity.None, $"epoch {epoch + 1}: {summary}");
         _o.Progress?.Invoke(new GwtTrainingProgress(epoch + 1, _position.Step, Schedule.TotalSteps, _result.TrainingLoss.LastOrDefault(), 0, 0, loss, score));
-        TrainingHooks.AfterValidation?.Invoke(new ValidationInfo(epoch, loss, score, _model));
+        _o.Hooks.AfterValidation?.Invoke(new ValidationInfo(epoch, loss, score, _model));
         bool stop = false;
         if (score > _position.BestAccuracy)
         {
@@ -359,17 +365,6 @@ internal sealed class TrainingEngine<TBatch>
         LossScaleGoodSteps = _precision.Scaler?.GoodSteps ?? 0,
         LossScaleSkippedSteps = _precision.Scaler?.SkippedSteps ?? 0,
     };
-
-    private static Tensor MoveTo(Tensor t, Device device)
-    {
-        if (t.device == device)
-        {
-            return t;
-        }
-        var moved = t.to(device);
-        t.Dispose();
-        return moved;
-    }
 
     /// <summary>A float32 copy of every weight of the model (the best epoch's, with early stopping; master weights in low
     /// precision), with no handle left to the finalizer.</summary>

@@ -38,4 +38,7 @@ internal sealed record TrainingEngineOptions
 
     /// <summary>Cancels the run (checked before every micro-batch).</summary>
     public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>Test seams of this run (none by default).</summary>
+    public TrainingEngineHooks Hooks { get; init; } = new();
 }

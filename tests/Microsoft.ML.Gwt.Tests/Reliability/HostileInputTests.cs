@@ -24,31 +24,26 @@ public sealed class HostileInputTests
         long stepsBefore = -1, stepsAfter = -1;
         float[] Moments(GwtAdam opt) => opt.Groups.SelectMany(g => g.Parameters).SelectMany(p =>
             opt.GetState(p).ExpAvg.data<float>().ToArray().Concat(opt.GetState(p).ExpAvgSq.data<float>().ToArray())).ToArray();
-        TrainingHooks.PoisonStep = s => s == 2;
-        TrainingHooks.AfterStep = (s, opt) =>
+        o.EngineHooks = new TrainingEngineHooks
         {
-            if (s == 1) { before = Moments(opt); stepsBefore = opt.GetState(opt.Groups[0].Parameters.First()).Step; }
-            if (s == 2) { after = Moments(opt); stepsAfter = opt.GetState(opt.Groups[0].Parameters.First()).Step; }
+            PoisonStep = s => s == 2,
+            AfterStep = (s, opt) =>
+            {
+                if (s == 1) { before = Moments(opt); stepsBefore = opt.GetState(opt.Groups[0].Parameters.First()).Step; }
+                if (s == 2) { after = Moments(opt); stepsAfter = opt.GetState(opt.Groups[0].Parameters.First()).Step; }
+            },
         };
         var warnings = new List<string>();
         ml.Log += (_, e) => { lock (warnings) warnings.Add(e.Message); };
-        try
-        {
-            var model = (GwtTextClassificationTransformer)map.Append(ml.MulticlassClassification.Trainers.Gwt(o)).Fit(train).LastTransformer;
-            Assert.AreEqual(1, model.TrainingResult!.SkippedSteps);
-            CollectionAssert.AreEqual(before, after, "moments unchanged by the skipped step");
-            Assert.AreEqual(stepsBefore, stepsAfter, "the optimizer's step count did not advance");
-            Assert.IsTrue(warnings.Any(w => w.Contains("Step 2") && w.Contains("skipped")));
+        var model = (GwtTextClassificationTransformer)map.Append(ml.MulticlassClassification.Trainers.Gwt(o)).Fit(train).LastTransformer;
+        Assert.AreEqual(1, model.TrainingResult!.SkippedSteps);
+        CollectionAssert.AreEqual(before, after, "moments unchanged by the skipped step");
+        Assert.AreEqual(stepsBefore, stepsAfter, "the optimizer's step count did not advance");
+        Assert.IsTrue(warnings.Any(w => w.Contains("Step 2") && w.Contains("skipped")));
 
-            o.NonFiniteStep = NonFiniteStepAction.Throw;
-            var ex = Assert.ThrowsExactly<InvalidOperationException>(() => map.Append(ml.MulticlassClassification.Trainers.Gwt(o)).Fit(train));
-            StringAssert.Contains(ex.Message, "Step 2");
-        }
-        finally
-        {
-            TrainingHooks.PoisonStep = null;
-            TrainingHooks.AfterStep = null;
-        }
+        o.NonFiniteStep = NonFiniteStepAction.Throw;
+        var ex = Assert.ThrowsExactly<InvalidOperationException>(() => map.Append(ml.MulticlassClassification.Trainers.Gwt(o)).Fit(train));
+        StringAssert.Contains(ex.Message, "Step 2");
     }
 
     [TestMethod]

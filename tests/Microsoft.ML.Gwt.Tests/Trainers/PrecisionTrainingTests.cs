@@ -32,7 +32,8 @@ public sealed class PrecisionTrainingTests
         var f32 = TrainingLoopTests.Train(ml, train, Options(GwtPrecision.Float32)).TrainingResult!.TrainingLoss;
 
         var types = new HashSet<(string Kind, ScalarType Type)>();
-        TrainingHooks.AfterStep = (_, optimizer) =>
+        var o = Options(GwtPrecision.BFloat16);
+        o.EngineHooks = new TrainingEngineHooks { AfterStep = (_, optimizer) =>
         {
             // Every low-precision parameter has float32 master weights; the moments are float32.
             foreach (var g in optimizer.Groups)
@@ -44,22 +45,14 @@ public sealed class PrecisionTrainingTests
                     types.Add(("moments", s.ExpAvg.dtype));
                 }
             }
-        };
-        GwtTextClassificationTransformer model;
-        try
+        } };
+        var model = TrainingLoopTests.Train(ml, train, o, beforeStep: info =>
         {
-            model = TrainingLoopTests.Train(ml, train, Options(GwtPrecision.BFloat16), beforeStep: info =>
+            foreach (var (name, p) in info.Model.named_parameters())
             {
-                foreach (var (name, p) in info.Model.named_parameters())
-                {
-                    types.Add((name.Contains("LayerNorm", StringComparison.Ordinal) ? "LayerNorm weight" : "other weight", p.dtype));
-                }
-            });
-        }
-        finally
-        {
-            TrainingHooks.AfterStep = null;
-        }
+                types.Add((name.Contains("LayerNorm", StringComparison.Ordinal) ? "LayerNorm weight" : "other weight", p.dtype));
+            }
+        });
         var bf16 = model.TrainingResult!.TrainingLoss;
         CollectionAssert.AreEquivalent(new[]
         {
@@ -81,19 +74,13 @@ public sealed class PrecisionTrainingTests
     {
         var (ml, train) = TrainingLoopTests.PairData(10);
         Dictionary<string, float[]> masters = new();
-        TrainingHooks.AfterStep = (_, optimizer) =>
+        var o = Options(GwtPrecision.BFloat16, epochs: 1);
+        o.EngineHooks = new TrainingEngineHooks
         {
-            masters = optimizer.Groups.SelectMany(g => g.Parameters).ToDictionary(p => p.Handle.ToString(), p => optimizer.MasterWeight(p).detach().cpu().data<float>().ToArray());
+            AfterStep = (_, optimizer) =>
+                masters = optimizer.Groups.SelectMany(g => g.Parameters).ToDictionary(p => p.Handle.ToString(), p => optimizer.MasterWeight(p).detach().cpu().data<float>().ToArray()),
         };
-        GwtTextClassificationTransformer model;
-        try
-        {
-            model = TrainingLoopTests.Train(ml, train, Options(GwtPrecision.BFloat16, epochs: 1));
-        }
-        finally
-        {
-            TrainingHooks.AfterStep = null;
-        }
+        var model = TrainingLoopTests.Train(ml, train, o);
         var final = model.Model.parameters().Select(p => p.detach().cpu().data<float>().ToArray()).ToList();
         var saved = masters.Values.ToList();
         // Same multiset of weight tensors (the handles changed when the model went back to float32).

@@ -136,6 +136,42 @@ public sealed class ScoredDataViewTests
         Assert.AreEqual(read, Interlocked.Read(ref input.RowsRead), "nothing is read after Dispose");
     }
 
+    /// <summary>Opens a scoring cursor, reads one row and drops the cursor without disposing it (in a method of its own,
+    /// so that no local of the test keeps it reachable).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ReadOneRowAndDrop(ScoredDataView scored)
+    {
+        var cursor = scored.GetRowCursor(scored.Schema.Where(c => c.Name == "Score"));
+        var score = cursor.GetGetter<VBuffer<float>>(cursor.Schema["Score"]);
+        Assert.IsTrue(cursor.MoveNext());
+        Score(cursor, score);
+    }
+
+    [TestMethod]
+    public void ACursorDroppedWithoutDisposeDoesNotPinItsProducerThreadNorTheInputCursor()
+    {
+        var (input, _) = Input(10_000);
+        var scorer = new RecordingScorer(batchSize: 4);
+        ReadOneRowAndDrop(new ScoredDataView(scorer, input));
+        // The producer fills its bounded queue, then waits for room that the dropped consumer will never make.
+        Assert.IsTrue(SpinWait.SpinUntil(() => Volatile.Read(ref scorer.EncodedBatches) >= 2 + ScoredDataView.PrefetchBatches, TimeSpan.FromSeconds(20)),
+            "the producer filled its queue");
+        Thread producer;
+        lock (scorer.EncodingThreads)
+        {
+            producer = scorer.EncodingThreads.Distinct().Single();
+        }
+        Assert.AreEqual(0, input.DisposedCursors, "the input cursor is open while the producer runs");
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        // A hang guard, not a time limit: the producer checks for its consumer every Prefetcher.AbandonCheckMilliseconds.
+        Assert.IsTrue(producer.Join(TimeSpan.FromMinutes(1)), "the producer thread ended once its cursor was collected");
+        Assert.AreEqual(1, input.DisposedCursors, "the producer closed the input cursor");
+        Assert.IsLessThan(10_000L, Interlocked.Read(ref input.RowsRead), "the producer stopped reading");
+    }
+
     [TestMethod]
     public void AProducerExceptionSurfacesOnTheConsumerWithItsTypeAndMessage()
     {

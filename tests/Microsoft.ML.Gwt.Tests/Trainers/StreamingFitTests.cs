@@ -50,21 +50,17 @@ public sealed class StreamingFitTests
         o.PrefetchBatches = 2;
         o.ValidationSet = countingValidation;
         long readAtFirstStep = -1;
-        TrainingHooks.BeforeOptimizerStep = s =>
+        o.EngineHooks = new TrainingEngineHooks
         {
-            if (readAtFirstStep < 0)
+            BeforeOptimizerStep = s =>
             {
-                readAtFirstStep = Interlocked.Read(ref counting.RowsReadByLastCursor);
-            }
+                if (readAtFirstStep < 0)
+                {
+                    readAtFirstStep = Interlocked.Read(ref counting.RowsReadByLastCursor);
+                }
+            },
         };
-        try
-        {
-            ml.MulticlassClassification.Trainers.Gwt(o).Fit(counting);
-        }
-        finally
-        {
-            TrainingHooks.BeforeOptimizerStep = null;
-        }
+        ml.MulticlassClassification.Trainers.Gwt(o).Fit(counting);
         Assert.AreEqual(3, counting.Cursors, "one scan (counts, hash, vocabulary) and one cursor per epoch");
         Assert.AreEqual(3 * 120, counting.RowsRead);
         Assert.AreEqual(3, countingValidation.Cursors, "one scan and one cursor per validation");
@@ -94,15 +90,8 @@ public sealed class StreamingFitTests
             o.MaxCachedRows = 0;
             o.PrefetchBatches = prefetch;
             int trainingThread = -1;
-            TrainingHooks.BeforeOptimizerStep = _ => trainingThread = Environment.CurrentManagedThreadId;
-            try
-            {
-                ml.MulticlassClassification.Trainers.Gwt(o).Fit(counting);
-            }
-            finally
-            {
-                TrainingHooks.BeforeOptimizerStep = null;
-            }
+            o.EngineHooks = new TrainingEngineHooks { BeforeOptimizerStep = _ => trainingThread = Environment.CurrentManagedThreadId };
+            ml.MulticlassClassification.Trainers.Gwt(o).Fit(counting);
             bool producer = counting.ReaderThreads.Keys.Any(t => t != trainingThread);
             bool expected = prefetch is null ? coreFree : prefetch > 0;
             Assert.AreEqual(expected, producer,

@@ -69,17 +69,9 @@ public sealed class TrainingLoopTests
     internal static GwtTextClassificationTransformer Train(MLContext ml, IDataView data, GwtTextClassificationTrainer.Options o,
         Action<OptimizerStepInfo>? beforeStep = null, Action<ValidationInfo>? afterValidation = null)
     {
-        TrainingHooks.BeforeOptimizerStep = beforeStep;
-        TrainingHooks.AfterValidation = afterValidation;
-        try
-        {
-            return ml.MulticlassClassification.Trainers.Gwt(o).Fit(data);
-        }
-        finally
-        {
-            TrainingHooks.BeforeOptimizerStep = null;
-            TrainingHooks.AfterValidation = null;
-        }
+        // The caller's other hooks (AfterStep, PoisonStep) are kept.
+        o.EngineHooks = o.EngineHooks with { BeforeOptimizerStep = beforeStep, AfterValidation = afterValidation };
+        return ml.MulticlassClassification.Trainers.Gwt(o).Fit(data);
     }
 
     internal static Dictionary<string, float[]> Weights(nn.Module model) =>
@@ -192,15 +184,8 @@ public sealed class TrainingLoopTests
         long Compressed(GwtTextClassificationTrainer.Options o)
         {
             long count = -1;
-            TrainingHooks.AfterStep = (_, opt) => count = opt.CompressedParameterCount;
-            try
-            {
-                ml.MulticlassClassification.Trainers.Gwt(o).Fit(data);
-            }
-            finally
-            {
-                TrainingHooks.AfterStep = null;
-            }
+            o.EngineHooks = new TrainingEngineHooks { AfterStep = (_, opt) => count = opt.CompressedParameterCount };
+            ml.MulticlassClassification.Trainers.Gwt(o).Fit(data);
             return count;
         }
         var o = Options();

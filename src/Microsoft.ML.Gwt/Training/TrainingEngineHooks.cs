@@ -15,18 +15,20 @@ internal sealed record OptimizerStepInfo(long Step, double LearningRate, int Row
 /// <summary>Test hook argument: an epoch's evaluation (the classifier's: validation loss and accuracy).</summary>
 internal sealed record ValidationInfo(int Epoch, double Loss, double Accuracy, nn.Module Model);
 
-/// <summary>Test hooks of <see cref="TrainingEngine{TBatch}"/> (process-wide; tests run sequentially).</summary>
-internal static class TrainingHooks
+/// <summary>Test seams of one run of <see cref="TrainingEngine{TBatch}"/>: callbacks of that run only (set through the
+/// trainer's internal <c>EngineHooks</c> option), so that runs in one process never see each other's hooks. None is
+/// called while the run holds TorchSharp's generator (<see cref="RunRandom"/>), so a hook may wait for another run.</summary>
+internal sealed record TrainingEngineHooks
 {
     /// <summary>A step number (1-based) for which the loss is made NaN.</summary>
-    internal static Func<long, bool>? PoisonStep { get; set; }
+    public Func<long, bool>? PoisonStep { get; init; }
 
     /// <summary>Called after every optimizer step (taken or skipped) with its number (1-based) and the optimizer.</summary>
-    internal static Action<long, GwtAdam>? AfterStep { get; set; }
+    public Action<long, GwtAdam>? AfterStep { get; init; }
 
     /// <summary>Called before each optimizer step is applied.</summary>
-    internal static Action<OptimizerStepInfo>? BeforeOptimizerStep { get; set; }
+    public Action<OptimizerStepInfo>? BeforeOptimizerStep { get; init; }
 
     /// <summary>Called after each epoch's evaluation.</summary>
-    internal static Action<ValidationInfo>? AfterValidation { get; set; }
+    public Action<ValidationInfo>? AfterValidation { get; init; }
 }
