@@ -17,7 +17,7 @@ namespace Microsoft.ML.Gwt.Tests.Trainers;
 [TestClass]
 public sealed class PrecisionDefaultsTests
 {
-    private const string FastNotice = "computes bfloat16 fast";
+    private const string FastNotice = "has bfloat16 instructions";
 
     /// <summary>Trains the tiny pair model with the trainer's default precision (or <paramref name="precision"/>) on a
     /// simulated CPU, and returns it with the log's messages.</summary>
