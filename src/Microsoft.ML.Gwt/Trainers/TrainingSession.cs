@@ -47,7 +47,7 @@ internal sealed class TrainingSession
     internal static TrainingEngineOptions EngineOptions(GwtTextClassificationTrainer.Options o) => new()
     {
         MaxEpochs = o.MaxEpochs,
-        PeakLearningRate = o.LearningRate ?? (o.PretrainedModelPath is null ? 5e-4 : 5e-5),
+        PeakLearningRate = DefaultLearningRates.Classifier(o.LearningRate, fromCheckpoint: o.PretrainedModelPath is not null),
         WarmupFraction = o.WarmupFraction,
         GradientAccumulationSteps = o.GradientAccumulationSteps,
         GradientClipNorm = o.GradientClipNorm,
