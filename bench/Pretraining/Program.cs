@@ -14,6 +14,7 @@ using Microsoft.ML;
 using Microsoft.ML.Gwt;
 using Microsoft.ML.Gwt.Pretraining;
 using Microsoft.ML.Gwt.Trainers;
+using Microsoft.ML.Gwt.Training;
 
 int rows = 1500, epochs = 2, tokens = 128, batch = 32, seed = 42, heldOutRows = 300;
 double? adamwLr = null, gwtLr = null, gwtAlpha = null;
@@ -78,7 +79,7 @@ foreach (var (name, kind, level) in new[] { ("AdamW", GwtOptimizerKind.AdamW, 0)
             }
         },
     };
-    Console.WriteLine($"{name}: learning rate {(options.LearningRate ?? (kind == GwtOptimizerKind.Gwt ? GwtPretrainingOptions.GwtPresetLearningRate : GwtPretrainingOptions.AdamWDefaultLearningRate))}{(kind == GwtOptimizerKind.Gwt ? $", alpha {options.GwtAlpha}" : "")}");
+    Console.WriteLine($"{name}: learning rate {DefaultLearningRates.Pretraining(options.LearningRate, kind)}{(kind == GwtOptimizerKind.Gwt ? $", alpha {options.GwtAlpha}" : "")}");
     var r = ml.GwtPretraining(options).Fit(trainView);
     runs.Add(new Run(name, r.Steps, r.SequencesPerEpoch, r.ValidationLoss.ToArray(), r.ValidationLoss[^1], r.ValidationPerplexity!.Value,
         r.OptimizerStateBytes, r.SequencesPerSecond, r.TrainingLoss.ToArray()));

@@ -15,6 +15,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt;
 using Microsoft.ML.Gwt.Trainers;
+using Microsoft.ML.Gwt.Training;
 using Spectre.Console;
 
 SampleSettings settings;
@@ -123,7 +124,7 @@ internal sealed record SampleSettings
     public bool MlmPretrain { get; init; }
     public int PretrainEpochs { get; init; } = 3;
     public GwtOptimizerKind PretrainOptimizer { get; init; } = GwtOptimizerKind.Gwt;
-    /// <summary>Null: the pre-training preset's learning rate (1e-2 with GWT, 1e-3 with AdamW).</summary>
+    /// <summary>Null: the pre-trainer's default (<see cref="DefaultLearningRates.Pretraining"/>).</summary>
     public double? PretrainLearningRate { get; init; }
     /// <summary>Also train ML.NET's n-gram + SDCA pipeline on the same split (on by default).</summary>
     public bool Sdca { get; init; } = true;
@@ -192,7 +193,7 @@ internal sealed record SampleSettings
         return s;
     }
 
-    private const string Usage = """
+    private static readonly string Usage = string.Create(CultureInfo.InvariantCulture, $"""
         dotnet run --project bench/SampleComparison -c Release -- [options]
           --data PATH          TSV(.gz) with a header holding Label and Text (and optionally Split = train/validation/test)
           --pretrained FOLDER  fine-tune a local Hugging Face checkpoint (config.json, model.safetensors, tokenizer files)
@@ -206,10 +207,10 @@ internal sealed record SampleSettings
           --mlm-pretrain       pre-train a masked language model on the training split's text (labels unused), then
                                fine-tune GWT from it and, for comparison, from scratch
           --pretrain-epochs N  (default 3)   --pretrain-optimizer gwt|adamw (default gwt: the paper's pre-training preset)
-          --pretrain-lr X      pre-training learning rate (default: the preset's, 1e-2 with GWT, 1e-3 with AdamW); fine-tuning
-                               from the pre-trained encoder uses --lr, else 3e-4
+          --pretrain-lr X      pre-training learning rate (default: the preset's, {DefaultLearningRates.GwtPretraining} with GWT, {DefaultLearningRates.AdamWPretraining} with AdamW); fine-tuning
+                               from the pre-trained encoder uses --lr, else {Runner.PretrainedFineTuneLearningRate}
           --no-sdca            skip the n-gram + SDCA baseline (FeaturizeText + SdcaMaximumEntropy, on by default)
-        """;
+        """);
 }
 
 /// <summary>An email row.</summary>
@@ -362,10 +363,11 @@ internal static class Runner
     }
 
     /// <summary>The fine-tuning learning rate: --lr; else 3e-4 from the sample's own pre-trained encoder (a small model
-    /// needs more than a large checkpoint's 5e-5, and less than from scratch), else the trainer's defaults (5e-4 from
-    /// scratch, 5e-5 for a --pretrained checkpoint).</summary>
+    /// needs more than a large checkpoint's <see cref="DefaultLearningRates.FineTuning"/>, and less than from scratch),
+    /// else the trainer's defaults (<see cref="DefaultLearningRates.Classifier"/>, compiled from the library's source).</summary>
     public static double FineTuneLearningRate(SampleSettings s) =>
-        s.LearningRate ?? (s.ChildFrom is not null ? PretrainedFineTuneLearningRate : s.Pretrained is null ? 5e-4 : 5e-5);
+        s.ChildFrom is not null ? s.LearningRate ?? PretrainedFineTuneLearningRate
+            : DefaultLearningRates.Classifier(s.LearningRate, fromCheckpoint: s.Pretrained is not null);
 
     /// <summary>Fine-tuning learning rate of an encoder pre-trained by --mlm-pretrain.</summary>
     public const double PretrainedFineTuneLearningRate = 3e-4;

@@ -204,12 +204,7 @@ public sealed class GwtPretrainer
             tokenizer = WordPieceVocabularyFitter.Fit(texts, o.VocabularySize, o.LowerCase);
             ch.Info(MessageSensitivity.None, $"Fitted a WordPiece vocabulary of {tokenizer.VocabSize} tokens to the text.");
         }
-        var cfg = o.ModelSize switch
-        {
-            GwtModelSize.Small => TransformerConfig.Small(tokenizer.VocabSize),
-            GwtModelSize.Base => TransformerConfig.Base(tokenizer.VocabSize),
-            _ => TransformerConfig.Tiny(tokenizer.VocabSize),
-        };
+        var cfg = o.ModelSize.Config(tokenizer.VocabSize);
         cfg.MaxPositionEmbeddings = o.MaxSequenceLength;
         cfg.PadTokenId = tokenizer.PadId;
         return (cfg, tokenizer, o.TokenizerPath);

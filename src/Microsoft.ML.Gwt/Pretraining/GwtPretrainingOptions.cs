@@ -24,14 +24,14 @@ public sealed record GwtPretrainingProgress(int Epoch, long Step, long TotalStep
 public sealed class GwtPretrainingOptions : IOptimizationOptions
 {
     /// <summary>The learning rate of the reference code's pre-training scripts (zqOuO/GWT, scripts/benchmark_c4/*.sh: <c>lr=1e-2</c>).</summary>
-    public const double GwtPresetLearningRate = 1e-2;
+    public const double GwtPresetLearningRate = DefaultLearningRates.GwtPretraining;
 
     /// <summary>The alpha (update scale) of the reference code's pre-training scripts (<c>scale=2.5e-1</c>).</summary>
     public const double GwtPresetAlpha = 0.25;
 
     /// <summary>The learning rate used with <see cref="GwtOptimizerKind.AdamW"/> when none is set: 1e-3, the full-Adam
     /// baseline of the low-rank pre-training papers GWT compares with (GaLore's LLaMA-on-C4 runs).</summary>
-    public const double AdamWDefaultLearningRate = 1e-3;
+    public const double AdamWDefaultLearningRate = DefaultLearningRates.AdamWPretraining;
 
     /// <summary>The text column (String). Default "Text".</summary>
     public string TextColumnName { get; set; } = "Text";
@@ -139,7 +139,7 @@ public sealed class GwtPretrainingOptions : IOptimizationOptions
     public CancellationToken CancellationToken { get; set; }
 
     /// <summary>The learning rate a run uses.</summary>
-    internal double ResolvedLearningRate => LearningRate ?? (Optimizer == GwtOptimizerKind.Gwt ? GwtPresetLearningRate : AdamWDefaultLearningRate);
+    internal double ResolvedLearningRate => DefaultLearningRates.Pretraining(LearningRate, Optimizer);
 
     /// <summary>The parameters GWT compresses (none with AdamW).</summary>
     internal Func<string, Parameter, bool> ResolveTargetSelector() => GwtTargets.Resolve(Optimizer, GwtTargetSelector);

@@ -19,7 +19,8 @@ internal sealed class MlmBatches : IBatchStream<MlmBatch>
     private readonly IEnumerable<string> _texts;
     private readonly SequencePacker _packer;
     private readonly MlmMasker _masker;
-    private readonly int _batchSize, _bufferSize, _seed;
+    private readonly int _batchSize, _bufferSize;
+    private readonly RunSeeds _seeds;
 
     public MlmBatches(IEnumerable<string> texts, SequencePacker packer, MlmMasker masker, int batchSize, int bufferSize, int seed)
     {
@@ -28,7 +29,7 @@ internal sealed class MlmBatches : IBatchStream<MlmBatch>
         _masker = masker;
         _batchSize = batchSize;
         _bufferSize = bufferSize;
-        _seed = seed;
+        _seeds = new RunSeeds(seed);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var sequence in packer.Pack(texts))
         {
@@ -59,7 +60,7 @@ internal sealed class MlmBatches : IBatchStream<MlmBatch>
             {
                 continue; // a resumed run: these batches were trained before the checkpoint
             }
-            batch.Add(_masker.Mask(sequence, MaskRandom(_seed, epoch, position)));
+            batch.Add(_masker.Mask(sequence, new Random(_seeds.MlmMask(epoch, position))));
             if (batch.Count == _batchSize)
             {
                 yield return new MlmBatch(batch);
@@ -72,15 +73,10 @@ internal sealed class MlmBatches : IBatchStream<MlmBatch>
         }
     }
 
-    /// <summary>The generator of the masks of the sequence at <paramref name="position"/> of the stream in
-    /// <paramref name="epoch"/> (held-out sequences use epoch -1: the same masks at every evaluation).</summary>
-    internal static Random MaskRandom(int seed, int epoch, long position) =>
-        new(unchecked((int)(seed * 0x9E3779B1L + (epoch + 1) * 0x85EBCA77L + position * 0xC2B2AE3DL)));
-
     /// <summary>The packed sequences with their stream positions, through a shuffle buffer seeded by the epoch.</summary>
     private IEnumerable<(long Position, int[] Sequence)> Shuffled(int epoch)
     {
-        var random = new Random(unchecked(_seed * 31 + epoch + 17));
+        var random = new Random(_seeds.MlmOrder(epoch));
         var buffer = new List<(long, int[])>(_bufferSize);
         long position = 0;
         foreach (var sequence in _packer.Pack(_texts))

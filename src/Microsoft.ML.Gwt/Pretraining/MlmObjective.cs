@@ -15,7 +15,8 @@ internal sealed class MlmObjective : ITrainingObjective<MlmBatch>
     private readonly Device _device;
     private readonly IEnumerable<int[]>? _heldOut;
     private readonly MlmMasker _masker;
-    private readonly int _seed, _batchSize;
+    private readonly int _batchSize;
+    private readonly RunSeeds _seeds;
     private readonly Action _throwIfCancelled;
 
     public MlmObjective(MaskedLanguageModel model, int padId, Device device, IEnumerable<int[]>? heldOut, MlmMasker masker, int seed,
@@ -26,7 +27,7 @@ internal sealed class MlmObjective : ITrainingObjective<MlmBatch>
         _device = device;
         _heldOut = heldOut;
         _masker = masker;
-        _seed = seed;
+        _seeds = new RunSeeds(seed);
         _batchSize = batchSize;
         _throwIfCancelled = throwIfCancelled;
     }
@@ -84,7 +85,7 @@ internal sealed class MlmObjective : ITrainingObjective<MlmBatch>
         }
         foreach (var sequence in _heldOut!)
         {
-            chunk.Add(_masker.Mask(sequence, MlmBatches.MaskRandom(_seed, -1, position++)));
+            chunk.Add(_masker.Mask(sequence, new Random(_seeds.MlmMask(-1, position++))));
             if (chunk.Count == _batchSize)
             {
                 Flush();

@@ -30,13 +30,13 @@ public enum GwtDevice
 /// <summary>Encoder sizes for training from scratch (no checkpoint).</summary>
 public enum GwtModelSize
 {
-    /// <summary>2 layers × 128 hidden, 2 heads, 512 feed-forward.</summary>
+    /// <summary><see cref="Modeling.TransformerConfig.Tiny"/>: 2 layers × 128 hidden, 2 heads, 512 feed-forward.</summary>
     Tiny,
 
-    /// <summary>4 layers × 256 hidden, 4 heads, 1024 feed-forward.</summary>
+    /// <summary><see cref="Modeling.TransformerConfig.Small"/>: 4 layers × 256 hidden, 4 heads, 1024 feed-forward.</summary>
     Small,
 
-    /// <summary>12 layers × 768 hidden (BERT-base shape).</summary>
+    /// <summary><see cref="Modeling.TransformerConfig.Base"/>: 12 layers × 768 hidden (BERT-base shape).</summary>
     Base,
 }
 

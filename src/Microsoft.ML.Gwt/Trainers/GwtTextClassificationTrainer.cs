@@ -255,12 +255,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         }
         // Counted during the scan over the first VocabularySampleRows training rows: no corpus in memory.
         var fitted = vocabulary!.Build(o.MaxVocabularySize);
-        var cfg = o.ModelSize switch
-        {
-            GwtModelSize.Small => TransformerConfig.Small(fitted.VocabSize),
-            GwtModelSize.Base => TransformerConfig.Base(fitted.VocabSize),
-            _ => TransformerConfig.Tiny(fitted.VocabSize),
-        };
+        var cfg = o.ModelSize.Config(fitted.VocabSize);
         cfg.MaxPositionEmbeddings = Math.Max(o.MaxSequenceLength, 16);
         ch.Info(MessageSensitivity.None, $"Training a {o.ModelSize} encoder from scratch ({cfg.NumHiddenLayers} layers × {cfg.HiddenSize}, vocabulary of {fitted.VocabSize} fitted to the text of {vocabularyRows} training rows).");
         return (cfg, fitted, o.MaxSequenceLength);

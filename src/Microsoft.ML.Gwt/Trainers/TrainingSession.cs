@@ -47,7 +47,7 @@ internal sealed class TrainingSession
     internal static TrainingEngineOptions EngineOptions(GwtTextClassificationTrainer.Options o) => new()
     {
         MaxEpochs = o.MaxEpochs,
-        PeakLearningRate = o.LearningRate ?? (o.PretrainedModelPath is null ? 5e-4 : 5e-5),
+        PeakLearningRate = DefaultLearningRates.Classifier(o.LearningRate, fromCheckpoint: o.PretrainedModelPath is not null),
         WarmupFraction = o.WarmupFraction,
         GradientAccumulationSteps = o.GradientAccumulationSteps,
         GradientClipNorm = o.GradientClipNorm,
@@ -80,10 +80,10 @@ internal sealed class TrainingSession
                 precision.ComputeType));
         var objective = new ClassificationObjective(_model, _tokenizer.PadId, _device, ValidationBatches(),
             () => MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken));
-        int seed = _random.Seed;
+        var seeds = _random.Seeds;
         var data = new StreamedBatches<TextExample, (EncodedText Text, int Label)>(
-            epoch => _train.Rows(sourceShuffling ? new Random(unchecked(seed * 7919 + epoch)) : null), Encode, e => e.Text.Ids.Length,
-            _train.Scan.Rows, Streaming(_o, _prefetchBatches), seed);
+            epoch => _train.Rows(sourceShuffling ? new Random(seeds.SourceShuffle(epoch)) : null), Encode, e => e.Text.Ids.Length,
+            _train.Scan.Rows, Streaming(_o, _prefetchBatches), seeds.Seed);
         _ch.Info(MessageSensitivity.None, $"Training data: {_train.Scan.Rows} rows{(_train.Scan.RowCountReported ? " (as the data reports them: no counting pass)" : "")}, {(_train.Scan.Cache is null ? "streamed each epoch" : "held in memory")}" +
             $", shuffle pool {_o.ShuffleBufferSize} rows{(sourceShuffling ? " after the source's shuffling cursor" : "")}" +
             $", {(_o.GroupByLength ? $"grouped by length in windows of {_o.LengthGroupingWindow} batches" : "not grouped by length")}" +

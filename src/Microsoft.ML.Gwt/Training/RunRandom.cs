@@ -4,9 +4,10 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Gwt.Training;
 
 /// <summary>
-/// The random streams of one training run, all derived from its seed: weight initialization, the shuffling order of each
-/// epoch (a <see cref="Random"/> per epoch) and dropout (TorchSharp's generator re-seeded at every micro-batch from the
-/// step and micro-batch index, so that a run resumed mid-epoch draws the same dropout masks as an uninterrupted one).
+/// The random streams of one training run, all derived from its seed (<see cref="RunSeeds"/>): weight initialization,
+/// the data's order and masks (seeded by the batch streams) and dropout (TorchSharp's generator re-seeded at every
+/// micro-batch from the step and micro-batch index, so that a run resumed mid-epoch draws the same dropout masks as an
+/// uninterrupted one).
 /// </summary>
 /// <remarks>
 /// TorchSharp's modules and dropout draw from the process-wide generator and take no generator of their own. A run
@@ -34,6 +35,9 @@ internal sealed class RunRandom : IDisposable
     /// <summary>The run's seed.</summary>
     public int Seed { get; }
 
+    /// <summary>The seeds derived from <see cref="Seed"/>.</summary>
+    public RunSeeds Seeds => new(Seed);
+
     /// <summary>The other runs in this process when this one started (they take turns on the generator).</summary>
     public int OtherRuns { get; }
 
@@ -47,20 +51,11 @@ internal sealed class RunRandom : IDisposable
 
     /// <summary>Holds the generator, seeded for the dropout of micro-batch <paramref name="micro"/> of optimizer step
     /// <paramref name="step"/> (0-based), until disposed.</summary>
-    public GeneratorScope MicroBatch(long step, int micro) => new(unchecked(Seed * 1_000_003L + (step + 1) * 131L + micro));
+    public GeneratorScope MicroBatch(long step, int micro) => new(Seeds.MicroBatch(step, micro));
 
     /// <summary>Holds the generator unseeded until disposed (its state is put back then): for creating modules whose
     /// random initialization is overwritten, so that they neither disturb a run nor the caller's sequence.</summary>
     public static GeneratorScope Borrow() => new(null);
-
-    /// <summary>The order in which epoch <paramref name="epoch"/> visits the <paramref name="count"/> training rows.</summary>
-    public int[] EpochOrder(int epoch, int count)
-    {
-        var rng = new Random(unchecked(Seed * 31 + epoch));
-        var order = Enumerable.Range(0, count).ToArray();
-        rng.Shuffle(order);
-        return order;
-    }
 
     /// <summary>The run has ended.</summary>
     public void Dispose()

@@ -4,8 +4,8 @@ namespace Microsoft.ML.Gwt.Training;
 /// A seeded shuffle over a stream through a pool of bounded size, the approach of ML.NET's <c>ShuffleRows</c>: the first
 /// <c>size</c> items fill the pool; then each new item replaces a uniformly drawn pool item, which is emitted; at the end
 /// the pool is emitted in a shuffled order. Memory is the pool, whatever the stream's length. When the whole stream fits
-/// in the pool, the result is the permutation <c>rng.Shuffle</c> gives an array of the stream's items, which is the
-/// order of an in-memory epoch (<see cref="RunRandom.EpochOrder"/>) for the same generator.
+/// in the pool, the result is the permutation <c>rng.Shuffle</c> gives an array of the stream's items: the order the
+/// rows of an epoch would have in memory, shuffled by the same generator.
 /// </summary>
 internal static class ShuffleBuffer
 {

@@ -17,7 +17,7 @@ internal sealed class StreamedBatches<TRow, TExample> : IBatchStream<IReadOnlyLi
     private readonly Func<TRow, TExample> _encode;
     private readonly Func<TExample, int> _length;
     private readonly StreamingSettings _s;
-    private readonly int _seed;
+    private readonly RunSeeds _seeds;
 
     /// <param name="rows">The rows of an epoch (the same rows every epoch; their order may depend on the epoch).</param>
     /// <param name="encode">Encodes a row (runs on the producer thread).</param>
@@ -32,7 +32,7 @@ internal sealed class StreamedBatches<TRow, TExample> : IBatchStream<IReadOnlyLi
         _encode = encode;
         _length = length;
         _s = settings;
-        _seed = seed;
+        _seeds = new RunSeeds(seed);
         BatchesPerEpoch = checked((int)((rowCount + settings.BatchSize - 1) / settings.BatchSize));
     }
 
@@ -42,10 +42,6 @@ internal sealed class StreamedBatches<TRow, TExample> : IBatchStream<IReadOnlyLi
     /// <inheritdoc />
     public IEnumerable<IReadOnlyList<TExample>> Epoch(int epoch, int skip) => Prefetcher.Run(Produce(epoch, skip), _s.PrefetchBatches);
 
-    /// <summary>The epoch's shuffle generator: the one <see cref="RunRandom.EpochOrder"/> uses, so an epoch whose rows
-    /// all fit in the shuffle pool has the in-memory order.</summary>
-    private Random EpochRandom(int epoch) => new(unchecked(_seed * 31 + epoch));
-
     private IEnumerable<IReadOnlyList<TExample>> Produce(int epoch, int skip)
     {
         int windowBatches = _s.GroupByLength ? _s.LengthGroupingWindow : 1;
@@ -54,7 +50,7 @@ internal sealed class StreamedBatches<TRow, TExample> : IBatchStream<IReadOnlyLi
         int skipInWindow = skip % windowBatches;
         int skipWindows = skip / windowBatches;
         var rows = new List<TRow>(windowRows);
-        foreach (var row in ShuffleBuffer.Shuffle(_rows(epoch), _s.ShuffleBufferSize, EpochRandom(epoch)))
+        foreach (var row in ShuffleBuffer.Shuffle(_rows(epoch), _s.ShuffleBufferSize, new Random(_seeds.EpochOrder(epoch))))
         {
             rows.Add(row);
             if (rows.Count < windowRows)
@@ -96,7 +92,7 @@ internal sealed class StreamedBatches<TRow, TExample> : IBatchStream<IReadOnlyLi
         var order = Enumerable.Range(0, batches).ToArray();
         if (_s.GroupByLength)
         {
-            new Random(unchecked((_seed * 31 + epoch) * 1_000_003 + window)).Shuffle(order);
+            new Random(_seeds.LengthWindow(epoch, window)).Shuffle(order);
         }
         foreach (int b in order.Skip(skip))
         {

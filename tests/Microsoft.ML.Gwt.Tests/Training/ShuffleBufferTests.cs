@@ -8,10 +8,9 @@ public sealed class ShuffleBufferTests
     [TestMethod]
     public void AStreamThatFitsThePoolGetsTheInMemoryEpochOrder()
     {
-        // RunRandom.EpochOrder is the in-memory order: new Random(seed * 31 + epoch) shuffling 0..n-1.
-        using var random = new RunRandom(5);
-        var order = random.EpochOrder(2, 100);
-        var streamed = ShuffleBuffer.Shuffle(Enumerable.Range(0, 100), 100, new Random(5 * 31 + 2)).ToArray();
+        // The in-memory order is the epoch's generator shuffling 0..n-1.
+        var order = InMemoryBatches<int>.EpochOrder(5, 2, 100);
+        var streamed = ShuffleBuffer.Shuffle(Enumerable.Range(0, 100), 100, new Random(new RunSeeds(5).EpochOrder(2))).ToArray();
         CollectionAssert.AreEqual(order, streamed);
     }
 

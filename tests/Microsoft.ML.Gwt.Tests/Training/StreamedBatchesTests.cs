@@ -17,8 +17,7 @@ public sealed class StreamedBatchesTests
     [TestMethod]
     public void WithoutLengthGroupingAndAPoolCoveringTheDataTheBatchesAreTheInMemoryOnes()
     {
-        using var random = new RunRandom(9);
-        var inMemory = new InMemoryBatches<int>(Enumerable.Range(0, 103).ToArray(), 10, random);
+        var inMemory = new InMemoryBatches<int>(Enumerable.Range(0, 103).ToArray(), 10, seed: 9);
         var streamed = Batches(103, new StreamingSettings(10, 103, false, 50, 2));
         Assert.AreEqual(inMemory.BatchesPerEpoch, streamed.BatchesPerEpoch);
         for (int epoch = 0; epoch < 2; epoch++)
