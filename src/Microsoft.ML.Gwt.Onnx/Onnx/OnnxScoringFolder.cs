@@ -6,23 +6,6 @@ using Microsoft.ML.Gwt.Trainers;
 
 namespace Microsoft.ML.Gwt.Onnx;
 
-/// <summary>What a scoring model is besides its graph: text columns, output column names, truncation, batch size, class
-/// count and label values.</summary>
-internal sealed record OnnxClassifierSettings(string Sentence1, string? Sentence2, string ScoreColumn, string PredictedLabelColumn,
-    int MaxSequenceLength, int ScoringBatchSize, int Classes, LabelKeys? Labels)
-{
-    /// <summary>Refuses values no exporter writes.</summary>
-    public void Validate(string source)
-    {
-        if (string.IsNullOrEmpty(Sentence1) || string.IsNullOrEmpty(ScoreColumn) || string.IsNullOrEmpty(PredictedLabelColumn) ||
-            Classes < 2 || Classes > 1 << 20 || MaxSequenceLength < 4 || ScoringBatchSize < 1 || (Labels is not null && Labels.Count != Classes))
-        {
-            throw new InvalidDataException($"{source} has invalid settings (classes {Classes}, max length {MaxSequenceLength}, batch {ScoringBatchSize}, " +
-                $"text column '{Sentence1}', labels {Labels?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}).");
-        }
-    }
-}
-
 /// <summary>
 /// The folder a trained model is exported to for ONNX Runtime scoring: <c>model.onnx</c> (the graph),
 /// <c>tokenizer.bin</c> (the tokenizer, <see cref="TextTokenizer.Save"/>), <c>labels.bin</c> (the label values in their
@@ -37,7 +20,7 @@ internal static class OnnxScoringFolder
     private const int Format = 1;
 
     /// <summary>Writes the folder (created when missing; files of an earlier export are replaced).</summary>
-    public static void Write(string folder, byte[] graph, TextTokenizer tokenizer, OnnxClassifierSettings settings)
+    public static void Write(string folder, byte[] graph, TextTokenizer tokenizer, TextClassifierSettings settings)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         Directory.CreateDirectory(folder);
@@ -48,10 +31,10 @@ internal static class OnnxScoringFolder
             hashes[name] = Convert.ToHexString(ModelChecksums.Hash(bytes));
         }
         Put(GraphFile, graph);
-        Put(TokenizerFile, Bytes(tokenizer.Save));
+        Put(TokenizerFile, ModelPartWriter.Bytes(tokenizer.Save));
         if (settings.Labels is not null)
         {
-            Put(LabelsFile, Bytes(settings.Labels.Save));
+            Put(LabelsFile, ModelPartWriter.Bytes(settings.Labels.Save));
         }
         else
         {
@@ -77,7 +60,7 @@ internal static class OnnxScoringFolder
     /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
     /// <exception cref="FileNotFoundException">A file of the folder is missing; the message names it.</exception>
     /// <exception cref="InvalidDataException">A file does not match its SHA-256, or the manifest is malformed; the message names the file.</exception>
-    public static (byte[] Graph, TextTokenizer Tokenizer, OnnxClassifierSettings Settings) Read(string folder)
+    public static (byte[] Graph, TextTokenizer Tokenizer, TextClassifierSettings Settings) Read(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         if (!Directory.Exists(folder))
@@ -124,7 +107,7 @@ internal static class OnnxScoringFolder
             var tokenizer = Parse(Verified(TokenizerFile), Path.Combine(folder, TokenizerFile), TextTokenizer.Load);
             int classes = root["classes"]!.GetValue<int>();
             var labels = root["labelNames"] is null ? null : Parse(Verified(LabelsFile), Path.Combine(folder, LabelsFile), r => LabelKeys.Load(r, classes));
-            var settings = new OnnxClassifierSettings(root["sentence1"]!.GetValue<string>(), root["sentence2"]?.GetValue<string>(),
+            var settings = new TextClassifierSettings(root["sentence1"]!.GetValue<string>(), root["sentence2"]?.GetValue<string>(),
                 root["scoreColumn"]!.GetValue<string>(), root["predictedLabelColumn"]!.GetValue<string>(),
                 root["maxSequenceLength"]!.GetValue<int>(), root["scoringBatchSize"]!.GetValue<int>(), classes, labels);
             settings.Validate($"'{manifestPath}'");
@@ -134,17 +117,6 @@ internal static class OnnxScoringFolder
         {
             throw new InvalidDataException($"'{manifestPath}' is missing a field or has one of the wrong type: {ex.Message}", ex);
         }
-    }
-
-    /// <summary>The bytes a writer produces.</summary>
-    internal static byte[] Bytes(Action<BinaryWriter> write)
-    {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            write(w);
-        }
-        return ms.ToArray();
     }
 
     private static T Parse<T>(byte[] bytes, string path, Func<BinaryReader, T> parse)

@@ -34,9 +34,7 @@ public sealed partial class GwtTextClassificationTransformer
     public void ExportForOnnxScoring(string folder, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        var settings = new OnnxClassifierSettings(Options.Sentence1, Options.Sentence2, Options.ScoreColumn, Options.PredictedLabelColumn,
-            Options.MaxSequenceLength, Options.ScoringBatchSize, NumClasses, Options.Labels);
-        OnnxScoringFolder.Write(folder, OnnxGraph(quantization), Tokenizer, settings);
+        OnnxScoringFolder.Write(folder, OnnxGraph(quantization), Tokenizer, Scoring);
     }
 
     private byte[] OnnxGraph(GwtOnnxQuantization quantization)

@@ -15,8 +15,9 @@ public sealed partial class GwtTextClassificationTransformer
     private readonly HashSet<string> _warned = new();
 
     /// <summary>
-    /// The precision <c>Transform</c>, <c>PredictionEngine</c> and <see cref="Predict"/> compute in: the one the training
-    /// run asked for (<see cref="GwtTextClassificationTrainer.Options.Precision"/>), saved with the model, unless set here.
+    /// The precision <c>Transform</c>, <c>PredictionEngine</c> and <see cref="TextClassifierTransformerBase.Predict"/>
+    /// compute in: the one the training run asked for (<see cref="GwtTextClassificationTrainer.Options.Precision"/>), saved
+    /// with the model, unless set here.
     /// It is resolved on the machine that scores, by the rule training uses: <see cref="GwtPrecision.Auto"/> scores in
     /// bfloat16 only where the hardware computes it fast; an explicit <see cref="GwtPrecision.BFloat16"/> on hardware
     /// without it scores in bfloat16 and warns once; <see cref="GwtPrecision.Float16"/> scores in float32 off CUDA and
@@ -60,7 +61,7 @@ public sealed partial class GwtTextClassificationTransformer
             {
                 if (_warned.Add(warning))
                 {
-                    using var ch = _host.Start("Scoring");
+                    using var ch = Host.Start("Scoring");
                     ch.Warning(MessageSensitivity.None, warning);
                 }
             }

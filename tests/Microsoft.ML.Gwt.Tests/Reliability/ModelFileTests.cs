@@ -3,6 +3,8 @@ using System.IO.Compression;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Modeling;
+using Microsoft.ML.Gwt.Onnx;
+using Microsoft.ML.Gwt.Tests.Onnx;
 using Microsoft.ML.Gwt.Tests.Trainers;
 using Microsoft.ML.Gwt.Trainers;
 using TorchSharp;
@@ -77,6 +79,65 @@ public sealed class ModelFileTests
         StringAssert.Contains(inner.Message, "The model file is damaged");
         StringAssert.Contains(inner.Message, named);
         Assert.AreEqual(2, layers, "ML.NET's two reflection layers (see README) and no more");
+    }
+
+    /// <summary>The ONNX Runtime classifier of <see cref="OnnxScoringTests.ExportedFolder"/>, saved by <c>Model.Save</c>.</summary>
+    private static byte[] SavedOnnxModel()
+    {
+        OnnxScoringTests.Trained(out var ml, out var test);
+        using var onnx = GwtOnnxTextClassificationTransformer.Load(ml, OnnxScoringTests.ExportedFolder());
+        using var ms = new MemoryStream();
+        ml.Model.Save(onnx, test.Schema, ms);
+        return ms.ToArray();
+    }
+
+    /// <summary>Overwrites the deflated bytes of the zip entry named <paramref name="entry"/> with an invalid deflate
+    /// block, leaving the zip's directory intact: the archive opens, but that entry cannot be extracted.</summary>
+    private static byte[] UnextractableEntry(byte[] zip, string entry)
+    {
+        string fullName;
+        long compressed;
+        using (var archive = new ZipArchive(new MemoryStream(zip)))
+        {
+            var e = archive.Entries.Single(x => x.Name == entry);
+            (fullName, compressed) = (e.FullName, e.CompressedLength);
+        }
+        var name = System.Text.Encoding.UTF8.GetBytes(fullName);
+        var copy = (byte[])zip.Clone();
+        for (int i = 0; i + 30 < copy.Length; i++)
+        {
+            var header = copy.AsSpan(i);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != 0x04034B50) // a local file header
+                continue;
+            int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(header[26..]);
+            int extraLength = BinaryPrimitives.ReadUInt16LittleEndian(header[28..]);
+            if (!header.Slice(30, nameLength).SequenceEqual(name))
+                continue;
+            Assert.AreEqual(8, BinaryPrimitives.ReadUInt16LittleEndian(header[8..]), $"{fullName} is deflated");
+            copy.AsSpan(i + 30 + nameLength + extraLength, (int)compressed).Fill(0xFF); // BTYPE 11: a reserved block type
+            return copy;
+        }
+        Assert.Fail($"no local header for {fullName}");
+        return null!;
+    }
+
+    [TestMethod]
+    [DataRow("GWT", "Tokenizer", "tokenizer (entry 'Tokenizer')")]
+    [DataRow("GWT", "Weights", "weights (entry 'Weights')")]
+    [DataRow("ONNX", "Checksums", "checksum table (entry 'Checksums')")]
+    [DataRow("ONNX", "OnnxGraph", "ONNX graph (entry 'OnnxGraph')")]
+    [DataRow("ONNX", "Tokenizer", "tokenizer (entry 'Tokenizer')")]
+    [DataRow("ONNX", "Labels", "label values (entry 'Labels')")]
+    public void APartTheZipCannotExtractIsAnInvalidDataExceptionNamingIt(string model, string entry, string named)
+    {
+        // Both classifiers read their parts under one error policy: the zip layer's own error is wrapped, naming the part.
+        var damaged = UnextractableEntry(model == "ONNX" ? SavedOnnxModel() : SavedModel(), entry);
+        var (inner, layers) = ModelFileErrors.Unwrap(LoadFails(damaged));
+        Assert.IsInstanceOfType<InvalidDataException>(inner, inner.ToString());
+        StringAssert.Contains(inner.Message, "The model file is damaged");
+        StringAssert.Contains(inner.Message, named);
+        StringAssert.Contains(inner.Message, "cannot be extracted");
+        Assert.AreEqual(model == "ONNX" ? 1 : 2, layers, "ML.NET's reflection layers (one more inside a chain) and no more");
     }
 
     [TestMethod]
