@@ -73,6 +73,7 @@ public sealed class PrecisionHardwareTests
         var ex = Assert.ThrowsExactly<ArgumentException>(() => PrecisionHardware.ThrowIfUntrainable(GwtPrecision.Float16, CPU, "Precision"));
         Assert.AreEqual("Precision", ex.ParamName);
         StringAssert.Contains(ex.Message, "Precision = Float16 needs a CUDA device");
+        StringAssert.Contains(ex.Message, "Use BFloat16 (or Auto) on the CPU.");
         foreach (var ok in new[] { GwtPrecision.Auto, GwtPrecision.Float32, GwtPrecision.BFloat16 })
         {
             PrecisionHardware.ThrowIfUntrainable(ok, CPU, "Precision");
@@ -83,8 +84,14 @@ public sealed class PrecisionHardwareTests
     public void TheSimulationHoldsForTheCallingFlowOnlyAndTheRealProbeReadsThisMachine()
     {
         // The machine's own answer, read here independently of the code under test.
-        bool machine = File.Exists("/proc/cpuinfo") && File.ReadLines("/proc/cpuinfo")
-            .First(l => l.StartsWith("flags", StringComparison.Ordinal)).Split(' ', '\t').Any(f => f is "avx512_bf16" or "amx_bf16");
+        if (!File.Exists("/proc/cpuinfo"))
+        {
+            Assert.Inconclusive("no /proc/cpuinfo on this machine: the real probe reads no flags here");
+        }
+        var flags = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("flags", StringComparison.Ordinal)).Split(':', 2)[1]
+            .Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
+        bool machine = flags.Any(f => f is "avx512_bf16" or "amx_bf16");
+        CollectionAssert.AreEqual(flags, PrecisionHardware.CpuFlags.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries));
         Assert.AreEqual(machine, PrecisionHardware.FastBFloat16(CPU));
         using (PrecisionHardware.SimulateCpu(!machine))
         {
