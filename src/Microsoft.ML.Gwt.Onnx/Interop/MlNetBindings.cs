@@ -130,22 +130,34 @@ internal sealed class MlNetBindings
     private ConstructorInfo Constructor(Type type, params Type[] parameters) =>
         Add($"{type.Name}({Names(parameters)})", type.GetConstructor(Instance, null, parameters, null), type);
 
-    private MethodInfo Method(Type type, string name, Type returns, params Type[] parameters)
+    private MethodInfo Method(Type type, string name, Type returns, params Type[] parameters) =>
+        Add($"{returns.Name} {type.Name}.{name}({Names(parameters)})", FindMethod(type, name, returns, parameters), type);
+
+    private FieldInfo Field(Type type, string name, Type fieldType) =>
+        Add($"{fieldType.Name} {type.Name}.{name}", FindField(type, name, fieldType), type);
+
+    private PropertyInfo Property(Type type, string name, Type propertyType) =>
+        Add($"{propertyType.Name} {type.Name}.{name}", FindProperty(type, name, propertyType), type);
+
+    /// <summary>The instance method with exactly these parameter types and this return type, or null.</summary>
+    internal static MethodInfo? FindMethod(Type type, string name, Type returns, params Type[] parameters)
     {
         var method = type.GetMethod(name, Instance, null, parameters, null);
-        return Add($"{returns.Name} {type.Name}.{name}({Names(parameters)})", method?.ReturnType == returns ? method : null, type);
+        return method?.ReturnType == returns ? method : null;
     }
 
-    private FieldInfo Field(Type type, string name, Type fieldType)
+    /// <summary>The instance field of exactly this type, or null.</summary>
+    internal static FieldInfo? FindField(Type type, string name, Type fieldType)
     {
         var field = type.GetField(name, Instance);
-        return Add($"{fieldType.Name} {type.Name}.{name}", field?.FieldType == fieldType ? field : null, type);
+        return field?.FieldType == fieldType ? field : null;
     }
 
-    private PropertyInfo Property(Type type, string name, Type propertyType)
+    /// <summary>The readable instance property of exactly this type, or null.</summary>
+    internal static PropertyInfo? FindProperty(Type type, string name, Type propertyType)
     {
         var property = type.GetProperty(name, Instance, null, propertyType, Type.EmptyTypes, null);
-        return Add($"{propertyType.Name} {type.Name}.{name}", property?.GetMethod is not null ? property : null, type);
+        return property?.GetMethod is not null ? property : null;
     }
 
     private T Add<T>(string signature, T? member, Type owner) where T : MemberInfo

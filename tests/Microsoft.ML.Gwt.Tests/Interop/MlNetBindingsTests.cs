@@ -63,4 +63,33 @@ public sealed class MlNetBindingsTests
         StringAssert.Contains(ex.Message, "could not find Void ModelSaveContext.Renamed() in Microsoft.ML.Core " + MlNetVersionGuardTests.BuiltFor);
         StringAssert.Contains(ex.Message, "Reference Microsoft.ML 5.0.x or 6.0.x");
     }
+
+    private sealed class Shapes
+    {
+#pragma warning disable CS0649, CS0169 // read by reflection only
+        internal int Count;
+        internal string? Name;
+#pragma warning restore CS0649, CS0169
+        internal int Parse(string text) => text.Length;
+        internal void Reset(string text) { }
+        internal bool Ready => true;
+        internal bool WriteOnly { set { } }
+    }
+
+    [TestMethod]
+    public void AMemberWhoseTypesChangedDoesNotBind()
+    {
+        // The checks that make a re-typed ML.NET member fail to bind, instead of binding by name.
+        Assert.IsNotNull(MlNetBindings.FindMethod(typeof(Shapes), "Parse", typeof(int), typeof(string)));
+        Assert.IsNull(MlNetBindings.FindMethod(typeof(Shapes), "Parse", typeof(void), typeof(string)), "other return type");
+        Assert.IsNull(MlNetBindings.FindMethod(typeof(Shapes), "Parse", typeof(int), typeof(object)), "other parameter type");
+        Assert.IsNull(MlNetBindings.FindMethod(typeof(Shapes), "Parse", typeof(int)), "other parameter count");
+        Assert.IsNotNull(MlNetBindings.FindMethod(typeof(Shapes), "Reset", typeof(void), typeof(string)));
+        Assert.IsNotNull(MlNetBindings.FindField(typeof(Shapes), "Count", typeof(int)));
+        Assert.IsNull(MlNetBindings.FindField(typeof(Shapes), "Count", typeof(long)), "other field type");
+        Assert.IsNull(MlNetBindings.FindField(typeof(Shapes), "Missing", typeof(int)));
+        Assert.IsNotNull(MlNetBindings.FindProperty(typeof(Shapes), "Ready", typeof(bool)));
+        Assert.IsNull(MlNetBindings.FindProperty(typeof(Shapes), "Ready", typeof(int)), "other property type");
+        Assert.IsNull(MlNetBindings.FindProperty(typeof(Shapes), "WriteOnly", typeof(bool)), "no getter");
+    }
 }

@@ -33,6 +33,7 @@ public sealed class MlNetVersionGuardTests
     [DataRow("5.0.1-preview.1+abc")]
     [DataRow("6.0")]
     [DataRow("6.0.0.1")]
+    [DataRow("6.0.0.0")]
     [DataRow("six")]
     [DataRow("")]
     [DataRow(null)]
