@@ -91,10 +91,13 @@ public sealed class BertEncoder : TransformerEncoder
         if (Config.Family == TransformerFamily.Roberta)
         {
             // RoBERTa: positions count real tokens from padding_idx + 1; padding gets padding_idx.
-            var mask = inputIds.ne(Config.PadTokenId).to(ScalarType.Int64);
-            return torch.cumsum(mask, 1).mul_(mask).add_(Config.PadTokenId);
+            using var pad = ((long)Config.PadTokenId).ToScalar();
+            using var ne = inputIds.ne(pad);
+            var mask = ne.to(ScalarType.Int64);
+            return torch.cumsum(mask, 1).mul_(mask).add_(pad, HeldScalars.One);
         }
-        return torch.arange(tokens, ScalarType.Int64, inputIds.device).unsqueeze(0).expand(inputIds.shape[0], tokens);
+        using var range = HeldScalars.Arange(tokens, inputIds.device);
+        return range.unsqueeze(0).expand(inputIds.shape[0], tokens);
     }
 
     private sealed class Embeddings : nn.Module
@@ -128,7 +131,8 @@ public sealed class BertEncoder : TransformerEncoder
             using var w = _word.call(ids);
             using var p = _position.call(positions);
             using var t = _tokenType.call(types);
-            using var sum = w + p + t;
+            using var wp = w.Plus(p);
+            using var sum = wp.Plus(t);
             using var normed = _norm.call(sum);
             return _dropout.call(normed);
         }
@@ -193,12 +197,13 @@ public sealed class BertEncoder : TransformerEncoder
             var q = Heads(_query);
             var k = Heads(_key);
             var v = Heads(_value);
-            var scores = torch.matmul(q, k.transpose(-1, -2)).div_(Math.Sqrt(_headSize)).add_(additiveMask);
+            using var scale = Math.Sqrt(_headSize).ToScalar(); // held for the call (TransformerEncoder.AdditiveMask)
+            var scores = torch.matmul(q, k.transpose(-1, -2)).div_(scale).PlusInPlace(additiveMask);
             var probs = _attnDropout.call(PrecisionPolicy.Softmax(scores));
             var context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, tokens, _heads * _headSize);
-            var attended = _attnNorm.call(_hiddenDropout.call(_attnOut.call(context)).add_(hidden));
+            var attended = _attnNorm.call(_hiddenDropout.call(_attnOut.call(context)).PlusInPlace(hidden));
             var inner = Activate(_act, _intermediate.call(attended));
-            var output = _outNorm.call(_hiddenDropout.call(_output.call(inner)).add_(attended));
+            var output = _outNorm.call(_hiddenDropout.call(_output.call(inner)).PlusInPlace(attended));
             return output.MoveToOuterDisposeScope();
         }
     }

@@ -119,12 +119,12 @@ public sealed class DebertaV2Encoder : TransformerEncoder
         var sum = _word.call(inputIds);
         if (_position is not null)
         {
-            var positions = torch.arange(tokens, ScalarType.Int64, inputIds.device).unsqueeze(0);
-            sum = sum + _position.call(positions);
+            var positions = HeldScalars.Arange(tokens, inputIds.device).unsqueeze(0);
+            sum = sum.Plus(_position.call(positions));
         }
         if (_tokenType is not null)
         {
-            sum = sum + _tokenType.call(tokenTypeIds ?? torch.zeros_like(inputIds));
+            sum = sum.Plus(_tokenType.call(tokenTypeIds ?? torch.zeros_like(inputIds)));
         }
         if (_embedProj is not null)
         {
@@ -139,20 +139,24 @@ public sealed class DebertaV2Encoder : TransformerEncoder
     internal static Tensor RelativePositions(long tokens, int bucketSize, int maxPosition)
     {
         using var scope = torch.NewDisposeScope();
-        var ids = torch.arange(tokens, ScalarType.Int64);
-        var rel = ids.unsqueeze(1) - ids.unsqueeze(0);
+        var ids = HeldScalars.Arange(tokens);
+        var rel = ids.unsqueeze(1).Minus(ids.unsqueeze(0));
         if (bucketSize <= 0 || maxPosition <= 0)
         {
             return rel.MoveToOuterDisposeScope();
         }
         int mid = bucketSize / 2;
+        using var midInt = ((long)mid).ToScalar();
+        using var minusMid = (-(long)mid).ToScalar();
+        using var midFloat = ((float)mid).ToScalar();
+        using var midLess1 = ((float)(mid - 1)).ToScalar();
         var sign = rel.sign();
-        var inside = rel.lt(mid).logical_and(rel.gt(-mid));
+        var inside = rel.lt(midInt).logical_and(rel.gt(minusMid));
         var absPos = torch.where(inside, torch.tensor((long)(mid - 1)), rel.abs());
-        var ratio = absPos.to(ScalarType.Float32) / (float)mid;
+        var ratio = absPos.to(ScalarType.Float32).div(midFloat);
         var logDen = torch.tensor((float)((maxPosition - 1) / (double)mid)).log();
-        var logPos = (ratio.log() / logDen * (float)(mid - 1)).ceil() + (float)mid;
-        var bucket = torch.where(absPos.le(mid), rel.to(ScalarType.Float32), logPos * sign.to(ScalarType.Float32));
+        var logPos = ratio.log().div(logDen).mul(midLess1).ceil().add(midFloat, HeldScalars.One);
+        var bucket = torch.where(absPos.le(midInt), rel.to(ScalarType.Float32), logPos.mul(sign.to(ScalarType.Float32)));
         return bucket.to(ScalarType.Int64).MoveToOuterDisposeScope();
     }
 
@@ -236,26 +240,31 @@ public sealed class DebertaV2Encoder : TransformerEncoder
             var k = Heads(_key, hidden);
             var v = Heads(_value, hidden);
             int factor = 1 + (_c2p ? 1 : 0) + (_p2c ? 1 : 0);
-            float scale = MathF.Sqrt(_headSize * factor);
-            var scores = torch.matmul(q, k.transpose(-1, -2)) / scale;
+            using var scale = MathF.Sqrt(_headSize * factor).ToScalar(); // held for the call (TransformerEncoder.AdditiveMask)
+            var scores = torch.matmul(q, k.transpose(-1, -2)).div_(scale);
             if (relativePos is not null && relEmbeddings is not null && (_c2p || _p2c))
             {
-                scores = scores + RelativeScores(q, k, relativePos, relEmbeddings, scale);
+                scores = scores.Plus(RelativeScores(q, k, relativePos, relEmbeddings, scale));
             }
             var dropped = pairMask.logical_not();
-            var probs = PrecisionPolicy.Softmax(scores.masked_fill(dropped, MinValue(scores.dtype))).masked_fill(dropped, 0.0);
+            using var min = MinValue(scores.dtype).ToScalar();
+            using var zero = 0.0.ToScalar();
+            var probs = PrecisionPolicy.Softmax(scores.masked_fill(dropped, min)).masked_fill(dropped, zero);
             probs = _attnDropout.call(probs);
             var context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, tokens, _heads * _headSize);
-            var attended = _attnNorm.call(_hiddenDropout.call(_attnOut.call(context)) + hidden);
+            var attended = _attnNorm.call(_hiddenDropout.call(_attnOut.call(context)).Plus(hidden));
             var inner = Activate(_act, _intermediate.call(attended));
-            var output = _outNorm.call(_hiddenDropout.call(_output.call(inner)) + attended);
+            var output = _outNorm.call(_hiddenDropout.call(_output.call(inner)).Plus(attended));
             return output.MoveToOuterDisposeScope();
         }
 
         /// <summary>c2p: <c>q · pos_key[clamp(δ(i, j) + span)]</c>; p2c: <c>k_j · pos_query[clamp(-δ(j, i) + span)]</c>;
         /// both divided by <paramref name="scale"/>.</summary>
-        private Tensor RelativeScores(Tensor q, Tensor k, Tensor relativePos, Tensor relEmbeddings, float scale)
+        private Tensor RelativeScores(Tensor q, Tensor k, Tensor relativePos, Tensor relEmbeddings, Scalar scale)
         {
+            using var span = _span.ToScalar();
+            using var low = 0.ToScalar();
+            using var high = (2 * _span - 1).ToScalar();
             long batch = q.shape[0], tokens = q.shape[2];
             var rel = _posDropout.call(relEmbeddings.narrow(0, 0, Math.Min(2L * _span, relEmbeddings.shape[0]))).unsqueeze(0);
             Tensor PosHeads(Linear proj) => proj.call(rel).view(1, -1, _heads, _headSize).transpose(1, 2); // [1, heads, 2·span, d]
@@ -265,15 +274,15 @@ public sealed class DebertaV2Encoder : TransformerEncoder
             {
                 var posKey = PosHeads(_shareKey ? _key : _posKey!);
                 var c2p = torch.matmul(q, posKey.transpose(-1, -2)); // [batch, heads, tokens, 2·span]
-                var c2pPos = (index + _span).clamp(0, 2 * _span - 1);
-                result = result + c2p.gather(-1, c2pPos) / scale;
+                var c2pPos = index.add(span, HeldScalars.One).clamp(low, high);
+                result = result.Plus(c2p.gather(-1, c2pPos).div_(scale));
             }
             if (_p2c)
             {
                 var posQuery = PosHeads(_shareKey ? _query : _posQuery!);
                 var p2c = torch.matmul(k, posQuery.transpose(-1, -2)); // [batch, heads, keys, 2·span]
-                var p2cPos = (index.neg() + _span).clamp(0, 2 * _span - 1);
-                result = result + p2c.gather(-1, p2cPos).transpose(-1, -2) / scale;
+                var p2cPos = index.neg().add_(span, HeldScalars.One).clamp(low, high);
+                result = result.Plus(p2c.gather(-1, p2cPos).transpose(-1, -2).div(scale));
             }
             return result;
         }
@@ -309,7 +318,7 @@ public sealed class DebertaV2Encoder : TransformerEncoder
             using var scope = torch.NewDisposeScope();
             var mask = attentionMask.to(residual.dtype).unsqueeze(2);
             var conv = _conv.call(embedded.permute(0, 2, 1).contiguous()).permute(0, 2, 1) * mask;
-            var output = _norm.call(residual + TransformerEncoder.Activate(_act, _dropout.call(conv)));
+            var output = _norm.call(residual.Plus(TransformerEncoder.Activate(_act, _dropout.call(conv))));
             return (output * mask).MoveToOuterDisposeScope();
         }
     }

@@ -49,8 +49,8 @@ public sealed class DistilBertEncoder : TransformerEncoder
         CheckLength(inputIds);
         using var scope = torch.NewDisposeScope();
         long tokens = inputIds.shape[1];
-        var positions = torch.arange(tokens, ScalarType.Int64, inputIds.device).unsqueeze(0);
-        var hidden = _dropout.call(_norm.call(_word.call(inputIds) + _position.call(positions)));
+        var positions = HeldScalars.Arange(tokens, inputIds.device).unsqueeze(0);
+        var hidden = _dropout.call(_norm.call(_word.call(inputIds).Plus(_position.call(positions))));
         // Padding keys are filled with the dtype's minimum before the softmax (masked_fill, as Hugging Face).
         var padding = attentionMask.eq(0).unsqueeze(1).unsqueeze(2);
         foreach (var layer in _layers)
@@ -109,16 +109,18 @@ public sealed class DistilBertEncoder : TransformerEncoder
             using var scope = torch.NewDisposeScope();
             long batch = hidden.shape[0], tokens = hidden.shape[1];
             Tensor Heads(Linear proj) => proj.call(hidden).view(batch, tokens, _heads, _headSize).transpose(1, 2);
-            var q = Heads(_q).div(Math.Sqrt(_headSize));
+            using var scale = Math.Sqrt(_headSize).ToScalar(); // held for the call (TransformerEncoder.AdditiveMask)
+            var q = Heads(_q).div(scale);
             var k = Heads(_k);
             var v = Heads(_v);
             var scores = torch.matmul(q, k.transpose(-1, -2));
-            scores = scores.masked_fill(padding, MinValue(scores.dtype));
+            using var min = MinValue(scores.dtype).ToScalar();
+            scores = scores.masked_fill(padding, min);
             var probs = _attnDropout.call(PrecisionPolicy.Softmax(scores));
             var context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, tokens, _heads * _headSize);
-            var attended = _saNorm.call(_out.call(context).add_(hidden));
+            var attended = _saNorm.call(_out.call(context).PlusInPlace(hidden));
             var inner = _dropout.call(_lin2.call(Activate(_act, _lin1.call(attended))));
-            return _outNorm.call(inner.add_(attended)).MoveToOuterDisposeScope();
+            return _outNorm.call(inner.PlusInPlace(attended)).MoveToOuterDisposeScope();
         }
     }
 }

@@ -89,9 +89,22 @@ public abstract class TransformerEncoder : nn.Module
         "relu" => functional.relu(x),
         "gelu" => functional.gelu(x),
         "tanh" => x.tanh(),
-        // tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-        _ => x * 0.5 * (1.0 + ((x + x.pow(3) * 0.044715) * Math.Sqrt(2.0 / Math.PI)).tanh()),
+        _ => GeluTanh(x),
     };
+
+    /// <summary>The tanh approximation of GELU: <c>0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))</c>, its constants
+    /// held as <see cref="Scalar"/>s for the whole computation (see <see cref="AdditiveMask"/>).</summary>
+    private static Tensor GeluTanh(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var half = 0.5.ToScalar();
+        using var one = 1.0.ToScalar();
+        using var cube = 0.044715.ToScalar();
+        using var root = Math.Sqrt(2.0 / Math.PI).ToScalar();
+        using var three = 3.ToScalar();
+        var inner = x.pow(three).mul_(cube).PlusInPlace(x).mul_(root).tanh_().add_(one, HeldScalars.One);
+        return x.mul(half).mul_(inner).MoveToOuterDisposeScope();
+    }
 
     internal static void InitializeWeights(nn.Module module, TransformerConfig config)
     {
@@ -126,11 +139,17 @@ public abstract class TransformerEncoder : nn.Module
     }
 
     /// <summary>Additive attention mask <c>[batch, 1, 1, tokens]</c>: 0 for tokens, the dtype's minimum for padding.</summary>
+    /// <remarks>Every constant that goes to libtorch on the data path is a <see cref="Scalar"/> the caller holds in a
+    /// <c>using</c> for the whole call. An implicit conversion (<c>1.0 - tensor</c>, <c>tensor * double</c>) makes a
+    /// temporary Scalar that nothing references once its handle is passed, so the GC may finalize it while libtorch still
+    /// reads it ("Unknown scalar type" from <c>at::native::add</c>, dotnet/TorchSharp#1496).</remarks>
     internal static Tensor AdditiveMask(Tensor attentionMask, ScalarType dtype)
     {
-        using var keep = attentionMask.to(dtype).unsqueeze(1).unsqueeze(2);
-        using var inverted = 1.0 - keep;
-        return inverted * MinValue(dtype);
+        using var scope = torch.NewDisposeScope();
+        using var one = 1.0.ToScalar();
+        using var min = MinValue(dtype).ToScalar();
+        var keep = attentionMask.to(dtype).unsqueeze(1).unsqueeze(2);
+        return keep.neg().add_(one, HeldScalars.One).mul_(min).MoveToOuterDisposeScope();
     }
 
     /// <summary>A module that only names its children.</summary>
