@@ -241,7 +241,7 @@ public sealed class DebertaV2Encoder : TransformerEncoder
             var v = Heads(_value, hidden);
             int factor = 1 + (_c2p ? 1 : 0) + (_p2c ? 1 : 0);
             using var scale = MathF.Sqrt(_headSize * factor).ToScalar(); // held for the call (TransformerEncoder.AdditiveMask)
-            var scores = torch.matmul(q, k.transpose(-1, -2)).div_(scale);
+            var scores = torch.matmul(q, k.transpose(-1, -2)).div(scale);
             if (relativePos is not null && relEmbeddings is not null && (_c2p || _p2c))
             {
                 scores = scores.Plus(RelativeScores(q, k, relativePos, relEmbeddings, scale));
@@ -275,7 +275,7 @@ public sealed class DebertaV2Encoder : TransformerEncoder
                 var posKey = PosHeads(_shareKey ? _key : _posKey!);
                 var c2p = torch.matmul(q, posKey.transpose(-1, -2)); // [batch, heads, tokens, 2·span]
                 var c2pPos = index.add(span, HeldScalars.One).clamp(low, high);
-                result = result.Plus(c2p.gather(-1, c2pPos).div_(scale));
+                result = result.Plus(c2p.gather(-1, c2pPos).div(scale));
             }
             if (_p2c)
             {

@@ -102,8 +102,9 @@ public abstract class TransformerEncoder : nn.Module
         using var cube = 0.044715.ToScalar();
         using var root = Math.Sqrt(2.0 / Math.PI).ToScalar();
         using var three = 3.ToScalar();
-        var inner = x.pow(three).mul_(cube).PlusInPlace(x).mul_(root).tanh_().add_(one, HeldScalars.One);
-        return x.mul(half).mul_(inner).MoveToOuterDisposeScope();
+        // Out of place throughout, as autograd needs (tanh's output is saved for its backward).
+        var inner = x.pow(three).mul(cube).Plus(x).mul(root).tanh().add(one, HeldScalars.One);
+        return x.mul(half).mul(inner).MoveToOuterDisposeScope();
     }
 
     internal static void InitializeWeights(nn.Module module, TransformerConfig config)
