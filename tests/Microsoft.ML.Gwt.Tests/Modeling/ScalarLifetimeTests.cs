@@ -12,6 +12,8 @@ namespace Microsoft.ML.Gwt.Tests.Modeling;
 [TestClass]
 public sealed class ScalarLifetimeTests
 {
+    private const int Rounds = 15;
+
     [TestMethod]
     [DataRow("bert", "gelu")]
     [DataRow("bert", "gelu_new")]
@@ -54,7 +56,9 @@ public sealed class ScalarLifetimeTests
         {
             while (!stop.IsCancellationRequested)
             {
-                GC.Collect();
+                // Young-generation collections: the temporaries are young, and a full collection of a test process's
+                // heap would stall the scoring thread for no extra coverage.
+                GC.Collect(0, GCCollectionMode.Forced, blocking: true);
                 GC.WaitForPendingFinalizers();
                 Interlocked.Increment(ref collections);
             }
@@ -62,7 +66,7 @@ public sealed class ScalarLifetimeTests
         pressure.Start();
         try
         {
-            for (int round = 0; round < 25; round++)
+            for (int round = 0; round < Rounds; round++)
             {
                 var actual = Score();
                 for (int b = 0; b < expected.Length; b++)
@@ -76,8 +80,8 @@ public sealed class ScalarLifetimeTests
             stop.Cancel();
             pressure.Join();
         }
-        Console.WriteLine($"{family}/{activation}: 25 x {batches.Count} batches scored during {Interlocked.Read(ref collections)} forced collections");
-        Assert.IsGreaterThan(25L, Interlocked.Read(ref collections), "the collections ran while scoring");
+        Console.WriteLine($"{family}/{activation}: {Rounds} x {batches.Count} batches scored during {Interlocked.Read(ref collections)} forced collections");
+        Assert.IsGreaterThan((long)Rounds, Interlocked.Read(ref collections), "the collections ran while scoring");
         foreach (var b in batches)
         {
             b.Ids.Dispose();
