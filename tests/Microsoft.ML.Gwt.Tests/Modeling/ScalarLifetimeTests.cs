@@ -12,7 +12,7 @@ namespace Microsoft.ML.Gwt.Tests.Modeling;
 [TestClass]
 public sealed class ScalarLifetimeTests
 {
-    private const int Rounds = 15;
+    private const int Rounds = 5;
 
     [TestMethod]
     [DataRow("bert", "gelu")]
