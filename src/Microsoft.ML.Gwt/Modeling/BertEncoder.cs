@@ -145,65 +145,46 @@ public sealed class BertEncoder : TransformerEncoder
         {
         }
 
-        private readonly Linear _query, _key, _value, _attnOut, _intermediate, _output;
-        private readonly LayerNorm _attnNorm, _outNorm;
-        private readonly Dropout _attnDropout, _hiddenDropout;
-        private readonly int _heads, _headSize;
-        private readonly string _act;
+        private readonly PostNormLayerParts _p;
 
         public BertLayer(TransformerConfig c) : base("BertLayer")
         {
-            _heads = c.NumAttentionHeads;
-            _headSize = c.HiddenSize / c.NumAttentionHeads;
-            _act = c.HiddenAct;
-            _query = Linear(c.HiddenSize, c.HiddenSize);
-            _key = Linear(c.HiddenSize, c.HiddenSize);
-            _value = Linear(c.HiddenSize, c.HiddenSize);
-            _attnOut = Linear(c.HiddenSize, c.HiddenSize);
-            _attnNorm = LayerNorm(c.HiddenSize, c.LayerNormEps);
-            _intermediate = Linear(c.HiddenSize, c.IntermediateSize);
-            _output = Linear(c.IntermediateSize, c.HiddenSize);
-            _outNorm = LayerNorm(c.HiddenSize, c.LayerNormEps);
-            _attnDropout = Dropout(c.AttentionProbsDropoutProb);
-            _hiddenDropout = Dropout(c.HiddenDropoutProb);
-
+            _p = PostNormLayerParts.Create(c);
             var self = new Container();
-            self.Add("query", _query);
-            self.Add("key", _key);
-            self.Add("value", _value);
+            self.Add("query", _p.Query);
+            self.Add("key", _p.Key);
+            self.Add("value", _p.Value);
             var attnOutput = new Container();
-            attnOutput.Add("dense", _attnOut);
-            attnOutput.Add("LayerNorm", _attnNorm);
+            attnOutput.Add("dense", _p.AttentionOut);
+            attnOutput.Add("LayerNorm", _p.AttentionNorm);
             var attention = new Container();
             attention.Add("self", self);
             attention.Add("output", attnOutput);
             var intermediate = new Container();
-            intermediate.Add("dense", _intermediate);
+            intermediate.Add("dense", _p.Intermediate);
             var output = new Container();
-            output.Add("dense", _output);
-            output.Add("LayerNorm", _outNorm);
+            output.Add("dense", _p.Output);
+            output.Add("LayerNorm", _p.OutputNorm);
             register_module("attention", attention);
             register_module("intermediate", intermediate);
             register_module("output", output);
-            register_module("attention_dropout", _attnDropout);
-            register_module("hidden_dropout", _hiddenDropout);
+            register_module("attention_dropout", _p.AttentionDropout);
+            register_module("hidden_dropout", _p.HiddenDropout);
         }
 
         public Tensor Forward(Tensor hidden, Tensor additiveMask)
         {
             using var scope = torch.NewDisposeScope();
-            long batch = hidden.shape[0], tokens = hidden.shape[1];
-            Tensor Heads(Linear proj) => proj.call(hidden).view(batch, tokens, _heads, _headSize).transpose(1, 2);
-            var q = Heads(_query);
-            var k = Heads(_key);
-            var v = Heads(_value);
-            using var scale = Math.Sqrt(_headSize).ToScalar(); // held for the call (TransformerEncoder.AdditiveMask)
+            var q = _p.SplitHeads(_p.Query, hidden);
+            var k = _p.SplitHeads(_p.Key, hidden);
+            var v = _p.SplitHeads(_p.Value, hidden);
+            using var scale = Math.Sqrt(_p.HeadSize).ToScalar(); // held for the call (HeldScalars)
             var scores = torch.matmul(q, k.transpose(-1, -2)).div_(scale).PlusInPlace(additiveMask);
-            var probs = _attnDropout.call(PrecisionPolicy.Softmax(scores));
-            var context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, tokens, _heads * _headSize);
-            var attended = _attnNorm.call(_hiddenDropout.call(_attnOut.call(context)).PlusInPlace(hidden));
-            var inner = Activate(_act, _intermediate.call(attended));
-            var output = _outNorm.call(_hiddenDropout.call(_output.call(inner)).PlusInPlace(attended));
+            var probs = _p.AttentionDropout.call(PrecisionPolicy.Softmax(scores));
+            var context = _p.MergeHeads(probs, v);
+            var attended = _p.AttentionNorm.call(_p.HiddenDropout.call(_p.AttentionOut.call(context)).PlusInPlace(hidden));
+            var inner = Activate(_p.Activation, _p.Intermediate.call(attended));
+            var output = _p.OutputNorm.call(_p.HiddenDropout.call(_p.Output.call(inner)).PlusInPlace(attended));
             return output.MoveToOuterDisposeScope();
         }
     }

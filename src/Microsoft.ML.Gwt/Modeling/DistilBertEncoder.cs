@@ -67,60 +67,42 @@ public sealed class DistilBertEncoder : TransformerEncoder
         {
         }
 
-        private readonly Linear _q, _k, _v, _out, _lin1, _lin2;
-        private readonly LayerNorm _saNorm, _outNorm;
-        private readonly Dropout _attnDropout, _dropout;
-        private readonly int _heads, _headSize;
-        private readonly string _act;
+        private readonly PostNormLayerParts _p;
 
         public DistilBertLayer(TransformerConfig c) : base("DistilBertLayer")
         {
-            _heads = c.NumAttentionHeads;
-            _headSize = c.HiddenSize / c.NumAttentionHeads;
-            _act = c.HiddenAct;
-            _q = Linear(c.HiddenSize, c.HiddenSize);
-            _k = Linear(c.HiddenSize, c.HiddenSize);
-            _v = Linear(c.HiddenSize, c.HiddenSize);
-            _out = Linear(c.HiddenSize, c.HiddenSize);
-            _saNorm = LayerNorm(c.HiddenSize, c.LayerNormEps);
-            _lin1 = Linear(c.HiddenSize, c.IntermediateSize);
-            _lin2 = Linear(c.IntermediateSize, c.HiddenSize);
-            _outNorm = LayerNorm(c.HiddenSize, c.LayerNormEps);
-            _attnDropout = Dropout(c.AttentionProbsDropoutProb);
-            _dropout = Dropout(c.HiddenDropoutProb);
+            _p = PostNormLayerParts.Create(c);
             var attention = new Container();
-            attention.Add("q_lin", _q);
-            attention.Add("k_lin", _k);
-            attention.Add("v_lin", _v);
-            attention.Add("out_lin", _out);
-            attention.Add("dropout", _attnDropout);
+            attention.Add("q_lin", _p.Query);
+            attention.Add("k_lin", _p.Key);
+            attention.Add("v_lin", _p.Value);
+            attention.Add("out_lin", _p.AttentionOut);
+            attention.Add("dropout", _p.AttentionDropout);
             var ffn = new Container();
-            ffn.Add("lin1", _lin1);
-            ffn.Add("lin2", _lin2);
-            ffn.Add("dropout", _dropout);
+            ffn.Add("lin1", _p.Intermediate);
+            ffn.Add("lin2", _p.Output);
+            ffn.Add("dropout", _p.HiddenDropout);
             register_module("attention", attention);
-            register_module("sa_layer_norm", _saNorm);
+            register_module("sa_layer_norm", _p.AttentionNorm);
             register_module("ffn", ffn);
-            register_module("output_layer_norm", _outNorm);
+            register_module("output_layer_norm", _p.OutputNorm);
         }
 
         public Tensor Forward(Tensor hidden, Tensor padding)
         {
             using var scope = torch.NewDisposeScope();
-            long batch = hidden.shape[0], tokens = hidden.shape[1];
-            Tensor Heads(Linear proj) => proj.call(hidden).view(batch, tokens, _heads, _headSize).transpose(1, 2);
-            using var scale = Math.Sqrt(_headSize).ToScalar(); // held for the call (TransformerEncoder.AdditiveMask)
-            var q = Heads(_q).div(scale);
-            var k = Heads(_k);
-            var v = Heads(_v);
+            using var scale = Math.Sqrt(_p.HeadSize).ToScalar(); // held for the call (HeldScalars)
+            var q = _p.SplitHeads(_p.Query, hidden).div(scale);
+            var k = _p.SplitHeads(_p.Key, hidden);
+            var v = _p.SplitHeads(_p.Value, hidden);
             var scores = torch.matmul(q, k.transpose(-1, -2));
             using var min = MinValue(scores.dtype).ToScalar();
             scores = scores.masked_fill(padding, min);
-            var probs = _attnDropout.call(PrecisionPolicy.Softmax(scores));
-            var context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, tokens, _heads * _headSize);
-            var attended = _saNorm.call(_out.call(context).PlusInPlace(hidden));
-            var inner = _dropout.call(_lin2.call(Activate(_act, _lin1.call(attended))));
-            return _outNorm.call(inner.PlusInPlace(attended)).MoveToOuterDisposeScope();
+            var probs = _p.AttentionDropout.call(PrecisionPolicy.Softmax(scores));
+            var context = _p.MergeHeads(probs, v);
+            var attended = _p.AttentionNorm.call(_p.AttentionOut.call(context).PlusInPlace(hidden));
+            var inner = _p.HiddenDropout.call(_p.Output.call(Activate(_p.Activation, _p.Intermediate.call(attended))));
+            return _p.OutputNorm.call(inner.PlusInPlace(attended)).MoveToOuterDisposeScope();
         }
     }
 }
