@@ -92,19 +92,20 @@ public abstract class TransformerEncoder : nn.Module
         _ => GeluTanh(x),
     };
 
-    /// <summary>The tanh approximation of GELU: <c>0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))</c>, its constants
-    /// held as <see cref="Scalar"/>s for the whole computation (see <see cref="AdditiveMask"/>).</summary>
+    // The tanh approximation's constants, held for the process (never collected mid-call; see AdditiveMask).
+    private static readonly Scalar GeluHalf = 0.5.ToScalar();
+    private static readonly Scalar GeluOne = 1.0.ToScalar();
+    private static readonly Scalar GeluCubeFactor = 0.044715.ToScalar();
+    private static readonly Scalar GeluRoot = Math.Sqrt(2.0 / Math.PI).ToScalar();
+    private static readonly Scalar GeluThree = 3.ToScalar();
+
+    /// <summary>The tanh approximation of GELU: <c>0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))</c>.</summary>
     private static Tensor GeluTanh(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        using var half = 0.5.ToScalar();
-        using var one = 1.0.ToScalar();
-        using var cube = 0.044715.ToScalar();
-        using var root = Math.Sqrt(2.0 / Math.PI).ToScalar();
-        using var three = 3.ToScalar();
         // Out of place throughout, as autograd needs (tanh's output is saved for its backward).
-        var inner = x.pow(three).mul(cube).Plus(x).mul(root).tanh().add(one, HeldScalars.One);
-        return x.mul(half).mul(inner).MoveToOuterDisposeScope();
+        var inner = x.pow(GeluThree).mul(GeluCubeFactor).Plus(x).mul(GeluRoot).tanh().add(GeluOne, HeldScalars.One);
+        return x.mul(GeluHalf).mul(inner).MoveToOuterDisposeScope();
     }
 
     internal static void InitializeWeights(nn.Module module, TransformerConfig config)

@@ -233,6 +233,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         }
         return choice.ComputeType;
     }
+
     internal static Device ResolveDevice(GwtDevice device) => device switch
     {
         GwtDevice.Cpu => torch.CPU,
