@@ -6,6 +6,7 @@
 //   build : constructing the model (random initialization), for reference;
 //   dict  : the previous path, SafeTensors.Load (every tensor in memory) then a copy into the model.
 //   dotnet run --project bench/CheckpointLoad -c Release -- [--repeats 5] [--layers 12] [--keep FOLDER]
+using Microsoft.ML.Gwt.Core.Modeling;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Gwt.Modeling;

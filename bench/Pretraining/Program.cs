@@ -16,6 +16,7 @@ using Microsoft.ML.Gwt.Pretraining;
 using Microsoft.ML.Gwt.Trainers;
 using Microsoft.ML.Gwt.Training;
 
+using Microsoft.ML.Gwt.Core.IO;
 int rows = 1500, epochs = 2, tokens = 128, batch = 32, seed = 42, heldOutRows = 300;
 double? adamwLr = null, gwtLr = null, gwtAlpha = null;
 var only = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -51,7 +52,7 @@ Console.WriteLine($"{Environment.ProcessorCount} cores; {train.Count} training t
 // One fitted vocabulary for every run, so they differ only in the optimizer.
 var vocabulary = Path.GetFullPath(Path.Combine(output, "vocabulary"));
 Directory.CreateDirectory(vocabulary);
-var tokenizer = Microsoft.ML.Gwt.Tokenization.WordPieceVocabularyFitter.Fit(train, 8192);
+var tokenizer = Microsoft.ML.Gwt.Core.Tokenization.WordPieceVocabularyFitter.Fit(train, 8192);
 File.WriteAllText(Path.Combine(vocabulary, "vocab.txt"), tokenizer.VocabularyText);
 
 var runs = new List<Run>();

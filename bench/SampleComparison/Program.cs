@@ -18,6 +18,7 @@ using Microsoft.ML.Gwt.Trainers;
 using Microsoft.ML.Gwt.Training;
 using Spectre.Console;
 
+using Microsoft.ML.Gwt.Core.IO;
 SampleSettings settings;
 try
 {
@@ -147,7 +148,7 @@ internal sealed record SampleSettings
             return;
         }
         var config = Microsoft.ML.Gwt.Modeling.CheckpointLoader.ReadConfig(Pretrained);
-        Microsoft.ML.Gwt.Tokenization.TextTokenizer.FromPretrained(Pretrained, config);
+        Microsoft.ML.Gwt.Core.Tokenization.TextTokenizer.FromPretrained(Pretrained, config);
         Microsoft.ML.Gwt.Modeling.CheckpointLoader.WeightsPath(Pretrained);
         if (MaxTokens is int tokens && tokens > config.MaxSequenceLength)
         {

@@ -206,7 +206,7 @@ void Throughput(int rounds, int epochs, int trainRows, int maxTokens, string[] v
 // depend on the fitted vocabulary: every cl100k piece is one id, known or not).
 static void PaddingBound(List<string> texts, int maxTokens, int window)
 {
-    var tokenizer = Microsoft.ML.Gwt.Tokenization.FittedTiktokenTokenizer.Fit(texts.Take(2000));
+    var tokenizer = Microsoft.ML.Gwt.Core.Tokenization.FittedTiktokenTokenizer.Fit(texts.Take(2000));
     var lengths = texts.Select(t => tokenizer.Encode(t, null, maxTokens).Ids.Length).ToArray();
     new Random(1).Shuffle(lengths);
     long Padded(IEnumerable<int[]> batches) => batches.Sum(b => (long)b.Max() * b.Length);

@@ -1,4 +1,4 @@
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,13 +1,14 @@
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Gwt.Trainers;
 using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Pretraining;
 
 /// <summary>What a pre-training run did.</summary>
@@ -111,36 +112,9 @@ public sealed class GwtPretrainer
         {
             ch.Info(MessageSensitivity.None, sharing);
         }
-        MaskedLanguageModel created;
-        using (random.Initialization())
-        {
-            created = new MaskedLanguageModel(config);
-        }
-        using var model = created;
-        if (o.ContinueFrom is not null)
-        {
-            foreach (var line in CheckpointLoader.LoadFile(model, CheckpointLoader.WeightsPath(o.ContinueFrom), config.EncoderPrefix).Lines)
-            {
-                ch.Info(MessageSensitivity.None, line);
-            }
-        }
         var selector = o.ResolveTargetSelector();
-        GwtLevelCheck.ThrowIfTooHigh(model.named_parameters(), o.GwtLevel, selector);
-        model.to(device);
-
-        var engineOptions = new TrainingEngineOptions
-        {
-            MaxEpochs = o.MaxEpochs,
-            PeakLearningRate = o.ResolvedLearningRate,
-            WarmupFraction = o.WarmupFraction,
-            GradientAccumulationSteps = o.GradientAccumulationSteps,
-            GradientClipNorm = o.GradientClipNorm,
-            NonFiniteStep = o.NonFiniteStep,
-            CheckpointEverySteps = o.CheckpointEverySteps,
-            LogEverySteps = o.LogEverySteps,
-            Progress = o.Progress is null ? null : p => o.Progress(new GwtPretrainingProgress(p.Epoch, p.Step, p.TotalSteps, p.Loss, p.LearningRate, p.ExamplesPerSecond, p.ValidationLoss)),
-            CancellationToken = o.CancellationToken,
-        };
+        using var model = CreateModel(config, o, selector, random, device, ch);
+        var engineOptions = EngineOptions(o);
         using var optimizer = GwtAdam.Create(model.named_parameters(), new GwtAdamOptions
         {
             LearningRate = engineOptions.PeakLearningRate, WeightDecay = o.WeightDecay, Level = o.GwtLevel, Alpha = o.GwtAlpha,
@@ -156,22 +130,70 @@ public sealed class GwtPretrainer
         model.eval();
         HuggingFaceFolder.Write(o.OutputFolder!, model, tokenizer, tokenizerSource, o.MaxSequenceLength);
         ch.Info(MessageSensitivity.None, $"Pre-training done: {run.Steps} steps; wrote '{o.OutputFolder}'.");
-        return new GwtPretrainingResult
-        {
-            OutputFolder = Path.GetFullPath(o.OutputFolder!),
-            TrainingLoss = run.TrainingLoss.ToArray(),
-            ValidationLoss = run.ValidationLoss.ToArray(),
-            Steps = run.Steps,
-            LearningRate = o.ResolvedLearningRate,
-            SkippedSteps = run.SkippedSteps,
-            SequencesPerEpoch = data.Sequences,
-            OptimizerStateBytes = run.OptimizerStateBytes,
-            SequencesPerSecond = run.ExamplesPerSecond,
-            TrainingTime = run.TrainingTime,
-            VocabularySize = config.VocabSize,
-            Resumed = run.Resumed,
-        };
+        return Result(run, o, data.Sequences, config.VocabSize);
     }
+
+    /// <summary>The masked language model, initialized from the run's seed (holding TorchSharp's generator), loaded from
+    /// <see cref="GwtPretrainingOptions.ContinueFrom"/> when continuing, checked against the GWT level, on
+    /// <paramref name="device"/>; disposed again if any of that fails.</summary>
+    private static MaskedLanguageModel CreateModel(TransformerConfig config, GwtPretrainingOptions o, Func<string, TorchSharp.Modules.Parameter, bool> selector, RunRandom random, Device device, IChannel ch)
+    {
+        MaskedLanguageModel model;
+        using (random.Initialization())
+        {
+            model = new MaskedLanguageModel(config);
+        }
+        try
+        {
+            if (o.ContinueFrom is not null)
+            {
+                foreach (var line in CheckpointLoader.LoadFile(model, CheckpointLoader.WeightsPath(o.ContinueFrom), config.EncoderPrefix).Lines)
+                {
+                    ch.Info(MessageSensitivity.None, line);
+                }
+            }
+            GwtLevelCheck.ThrowIfTooHigh(model.named_parameters(), o.GwtLevel, selector);
+            model.to(device);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The shared engine's options for this run (schedule, accumulation, clipping, checkpoints, progress).</summary>
+    private static TrainingEngineOptions EngineOptions(GwtPretrainingOptions o) => new()
+    {
+        MaxEpochs = o.MaxEpochs,
+        PeakLearningRate = o.ResolvedLearningRate,
+        WarmupFraction = o.WarmupFraction,
+        GradientAccumulationSteps = o.GradientAccumulationSteps,
+        GradientClipNorm = o.GradientClipNorm,
+        NonFiniteStep = o.NonFiniteStep,
+        CheckpointEverySteps = o.CheckpointEverySteps,
+        LogEverySteps = o.LogEverySteps,
+        Progress = o.Progress is null ? null : p => o.Progress(new GwtPretrainingProgress(p.Epoch, p.Step, p.TotalSteps, p.Loss, p.LearningRate, p.ExamplesPerSecond, p.ValidationLoss)),
+        CancellationToken = o.CancellationToken,
+    };
+
+    /// <summary>What the run did, for the caller.</summary>
+    private static GwtPretrainingResult Result(GwtTrainingResult run, GwtPretrainingOptions o, long sequences, int vocabularySize) => new()
+    {
+        OutputFolder = Path.GetFullPath(o.OutputFolder!),
+        TrainingLoss = run.TrainingLoss.ToArray(),
+        ValidationLoss = run.ValidationLoss.ToArray(),
+        Steps = run.Steps,
+        LearningRate = o.ResolvedLearningRate,
+        SkippedSteps = run.SkippedSteps,
+        SequencesPerEpoch = sequences,
+        OptimizerStateBytes = run.OptimizerStateBytes,
+        SequencesPerSecond = run.ExamplesPerSecond,
+        TrainingTime = run.TrainingTime,
+        VocabularySize = vocabularySize,
+        Resumed = run.Resumed,
+    };
 
     /// <summary>The architecture and tokenizer: the checkpoint's when continuing, else a new BERT-layout encoder of
     /// <see cref="GwtPretrainingOptions.ModelSize"/> with the given or a fitted tokenizer. Returns the folder the

@@ -5,6 +5,7 @@ using TransformerEncoder = Microsoft.ML.Gwt.Modeling.TransformerEncoder;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Pretraining;
 
 /// <summary>

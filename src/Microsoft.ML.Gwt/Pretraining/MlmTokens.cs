@@ -1,4 +1,4 @@
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 
 namespace Microsoft.ML.Gwt.Pretraining;
 

@@ -1,4 +1,4 @@
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 using Microsoft.ML.Gwt.Trainers;
 using Microsoft.ML.Runtime;
 

@@ -1,4 +1,4 @@
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 using System.Runtime.CompilerServices;
 
 namespace Microsoft.ML.Gwt.Trainers;

@@ -2,6 +2,7 @@ using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Gwt.Optim;
 using TorchSharp.Modules;
 
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>The optimizer the trainer uses.</summary>
@@ -30,13 +31,13 @@ public enum GwtDevice
 /// <summary>Encoder sizes for training from scratch (no checkpoint).</summary>
 public enum GwtModelSize
 {
-    /// <summary><see cref="Modeling.TransformerConfig.Tiny"/>: 2 layers × 128 hidden, 2 heads, 512 feed-forward.</summary>
+    /// <summary><see cref="Core.Modeling.TransformerConfig.Tiny"/>: 2 layers × 128 hidden, 2 heads, 512 feed-forward.</summary>
     Tiny,
 
-    /// <summary><see cref="Modeling.TransformerConfig.Small"/>: 4 layers × 256 hidden, 4 heads, 1024 feed-forward.</summary>
+    /// <summary><see cref="Core.Modeling.TransformerConfig.Small"/>: 4 layers × 256 hidden, 4 heads, 1024 feed-forward.</summary>
     Small,
 
-    /// <summary><see cref="Modeling.TransformerConfig.Base"/>: 12 layers × 768 hidden (BERT-base shape).</summary>
+    /// <summary><see cref="Core.Modeling.TransformerConfig.Base"/>: 12 layers × 768 hidden (BERT-base shape).</summary>
     Base,
 }
 

@@ -1,12 +1,14 @@
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Modeling;
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using Microsoft.ML.Gwt.Core.Scoring;
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>
@@ -42,64 +44,20 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
         MlNetInterop.ThrowIfCancelled(_host, o.CancellationToken);
-        var labelColumn = TextColumns.CheckLabel(input.Schema, o.LabelColumnName);
-        TextColumns.CheckText(input.Schema, o.Sentence1ColumnName, "text");
-        if (o.Sentence2ColumnName is not null)
-        {
-            TextColumns.CheckText(input.Schema, o.Sentence2ColumnName, "text");
-        }
-        int numClasses = (int)((KeyDataViewType)labelColumn.Type).Count;
-        var labelKeys = LabelKeys.FromColumn(labelColumn);
+        var (numClasses, labelKeys) = CheckColumns(input.Schema, o.LabelColumnName, o);
 
         using var ch = _host.Start("Training");
         var vocabulary = o.PretrainedModelPath is null ? new FittedTiktokenTokenizer.VocabularyCounter() : null;
-        var trainScan = TextDataScan.WithoutReading(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
-                hash: o.CheckpointFolder is not null, vocabulary, o.VocabularySampleRows)
-            ?? TextDataScan.Run(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
-                hash: o.CheckpointFolder is not null, vocabulary, o.VocabularySampleRows);
-        if (trainScan.Skipped > 0)
-        {
-            ch.Warning(MessageSensitivity.None, $"Skipped {trainScan.Skipped} training row(s) whose label '{o.LabelColumnName}' is missing (a value the key mapping did not know).");
-        }
-        if (trainScan.Rows == 0)
-        {
-            throw new ArgumentException($"The training data has no rows with a label in column '{o.LabelColumnName}'.", nameof(input));
-        }
-        // Without a pass over the rows (a reported row count) the label type's key count is all that is known.
-        int distinct = trainScan.Labels?.Count ?? numClasses;
-        if (numClasses < 2 || distinct < 2)
-        {
-            throw new ArgumentException(
-                $"The label column '{o.LabelColumnName}' has {distinct} distinct value(s) in the training data; a classifier needs at least 2.", nameof(input));
-        }
-        var train = new TextTable(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, trainScan);
-
-        TextTable? validation = null;
-        if (o.ValidationSet is not null)
-        {
-            var vLabel = TextColumns.CheckLabel(o.ValidationSet.Schema, o.LabelColumnName);
-            TextColumns.CheckText(o.ValidationSet.Schema, o.Sentence1ColumnName, "text");
-            if (o.Sentence2ColumnName is not null)
-            {
-                TextColumns.CheckText(o.ValidationSet.Schema, o.Sentence2ColumnName, "text");
-            }
-            CheckSameKeys(vLabel, numClasses, labelKeys, o.LabelColumnName);
-            var vScan = TextDataScan.Run(o.ValidationSet, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
-                hash: o.CheckpointFolder is not null, null);
-            if (vScan.Skipped > 0)
-            {
-                ch.Warning(MessageSensitivity.None, $"Skipped {vScan.Skipped} validation row(s) with a missing label.");
-            }
-            validation = new TextTable(o.ValidationSet, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, vScan);
-        }
+        var (train, trainRows) = ReadTraining(input, numClasses, vocabulary, o, ch);
+        var validation = o.ValidationSet is null ? null : ReadValidation(o.ValidationSet, numClasses, labelKeys, o, ch);
 
         int seed = o.Seed ?? _host.Rand.Next();
         var device = ResolveDevice(o.Device);
         var computeType = ResolvePrecision(o.Precision, device, ch);
-        ch.Info(MessageSensitivity.None, $"GWT trainer: {trainScan.Rows} training rows, {numClasses} classes, device {device.type}, precision {computeType}, optimizer {o.Optimizer}" +
+        ch.Info(MessageSensitivity.None, $"GWT trainer: {trainRows} training rows, {numClasses} classes, device {device.type}, precision {computeType}, optimizer {o.Optimizer}" +
                 (o.Optimizer == GwtOptimizerKind.Gwt ? $" (level {o.GwtLevel}, alpha {o.GwtAlpha})" : "") + $", seed {seed}.");
 
-        var (config, tokenizer, maxLength) = PrepareModel(vocabulary, Math.Min(trainScan.Rows, o.VocabularySampleRows), o, ch);
+        var (config, tokenizer, maxLength) = PrepareModel(vocabulary, Math.Min(trainRows, o.VocabularySampleRows), o, ch);
         o = o.WithMaxSequenceLength(maxLength);
         using var random = new RunRandom(seed);
         if (random.SharingNotice is { } sharing)
@@ -125,6 +83,59 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Checks the label and text columns of <paramref name="schema"/> (each error names its column) and returns
+    /// the label's key count and key values.</summary>
+    private static (int NumClasses, LabelKeys? Labels) CheckColumns(DataViewSchema schema, string labelColumnName, Options o)
+    {
+        var labelColumn = TextColumns.CheckLabel(schema, labelColumnName);
+        TextColumns.CheckText(schema, o.Sentence1ColumnName, "text");
+        if (o.Sentence2ColumnName is not null)
+        {
+            TextColumns.CheckText(schema, o.Sentence2ColumnName, "text");
+        }
+        return ((int)((KeyDataViewType)labelColumn.Type).Count, LabelKeys.FromColumn(labelColumn));
+    }
+
+    /// <summary>Scans the training data (without a pass where it reports its row count; counting
+    /// <paramref name="vocabulary"/> when training from scratch) and refuses data with no labelled row or a single class.</summary>
+    private static (TextTable Table, long Rows) ReadTraining(IDataView input, int numClasses, FittedTiktokenTokenizer.VocabularyCounter? vocabulary, Options o, IChannel ch)
+    {
+        var scan = TextDataScan.WithoutReading(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
+                hash: o.CheckpointFolder is not null, vocabulary, o.VocabularySampleRows)
+            ?? TextDataScan.Run(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
+                hash: o.CheckpointFolder is not null, vocabulary, o.VocabularySampleRows);
+        if (scan.Skipped > 0)
+        {
+            ch.Warning(MessageSensitivity.None, $"Skipped {scan.Skipped} training row(s) whose label '{o.LabelColumnName}' is missing (a value the key mapping did not know).");
+        }
+        if (scan.Rows == 0)
+        {
+            throw new ArgumentException($"The training data has no rows with a label in column '{o.LabelColumnName}'.", nameof(input));
+        }
+        // Without a pass over the rows (a reported row count) the label type's key count is all that is known.
+        int distinct = scan.Labels?.Count ?? numClasses;
+        if (numClasses < 2 || distinct < 2)
+        {
+            throw new ArgumentException(
+                $"The label column '{o.LabelColumnName}' has {distinct} distinct value(s) in the training data; a classifier needs at least 2.", nameof(input));
+        }
+        return (new TextTable(input, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, scan), scan.Rows);
+    }
+
+    /// <summary>Checks the validation set's columns and that its label has the training label's keys, and scans it.</summary>
+    private static TextTable ReadValidation(IDataView validation, int numClasses, LabelKeys? labelKeys, Options o, IChannel ch)
+    {
+        CheckColumns(validation.Schema, o.LabelColumnName, o);
+        CheckSameKeys(validation.Schema[o.LabelColumnName], numClasses, labelKeys, o.LabelColumnName);
+        var scan = TextDataScan.Run(validation, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, o.MaxCachedRows,
+            hash: o.CheckpointFolder is not null, null);
+        if (scan.Skipped > 0)
+        {
+            ch.Warning(MessageSensitivity.None, $"Skipped {scan.Skipped} validation row(s) with a missing label.");
+        }
+        return new TextTable(validation, o.LabelColumnName, o.Sentence1ColumnName, o.Sentence2ColumnName, scan);
     }
 
     /// <summary>The classifier, initialized from the run's seed (holding TorchSharp's generator) and loaded from the

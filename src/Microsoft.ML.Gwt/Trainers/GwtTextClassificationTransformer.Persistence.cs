@@ -1,9 +1,11 @@
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Training;
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 
+using Microsoft.ML.Gwt.Core.Scoring;
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>Saving and loading through ML.NET's model files.</summary>
@@ -22,9 +24,11 @@ public sealed partial class GwtTextClassificationTransformer
     /// <summary>Format 0x00010002: checksummed parts, typed label values, saved device (0x00010001 files are refused).</summary>
     private static readonly ModelEntry SavedAs = new("GWTTXTCL", 0x00010002, LoaderSignature, GwtModelLoaderAssembly.Instance, "GWT");
 
-    private protected override ModelEntry Entry => SavedAs;
+    /// <inheritdoc />
+    protected override ModelEntry Entry => SavedAs;
 
-    private protected override void WriteSettings(BinaryWriter w)
+    /// <inheritdoc />
+    protected override void WriteSettings(BinaryWriter w)
     {
         base.WriteSettings(w);
         w.Write((int)Options.Device);
@@ -34,7 +38,8 @@ public sealed partial class GwtTextClassificationTransformer
         w.Write(Options.BFloat16Weights);
     }
 
-    private protected override void WriteParts(ModelPartWriter parts)
+    /// <inheritdoc />
+    protected override void WriteParts(ModelPartWriter parts)
     {
         parts.Write(ConfigPart, bw => bw.Write(Config.ToJson()));
         WriteTokenizerAndLabels(parts);

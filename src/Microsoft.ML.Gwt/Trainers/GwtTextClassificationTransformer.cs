@@ -1,10 +1,12 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Modeling;
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using Microsoft.ML.Gwt.Core.Scoring;
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>
@@ -80,7 +82,7 @@ public sealed partial class GwtTextClassificationTransformer : TextClassifierTra
     }
 
     /// <summary>Class probabilities of each encoded row (one forward pass on the model's device).</summary>
-    private protected override float[] Probabilities(IReadOnlyList<EncodedText> encoded)
+    protected override float[] Probabilities(IReadOnlyList<EncodedText> encoded)
     {
         _moveLock.EnterReadLock();
         try

@@ -1,12 +1,14 @@
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using Microsoft.ML.Gwt.Core.Threading;
+using Microsoft.ML.Gwt.Core.Scoring;
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>One classifier training run behind <see cref="GwtTextClassificationTrainer.Fit"/>: the trainer's options mapped

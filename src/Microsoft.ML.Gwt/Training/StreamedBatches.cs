@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Core.Threading;
 namespace Microsoft.ML.Gwt.Training;
 
 /// <summary>

@@ -1,5 +1,5 @@
 using Microsoft.ML.Gwt.Modeling;
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 using System.Diagnostics;
 using Microsoft.ML.Gwt.Optim;
 using Microsoft.ML.Gwt.Trainers;

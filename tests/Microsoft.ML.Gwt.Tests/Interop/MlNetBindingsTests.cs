@@ -1,6 +1,6 @@
 using System.Reflection;
 using Microsoft.ML;
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 
 namespace Microsoft.ML.Gwt.Tests.Interop;
 

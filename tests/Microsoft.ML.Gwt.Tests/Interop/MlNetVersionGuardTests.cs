@@ -1,5 +1,5 @@
 using Microsoft.ML;
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 using Microsoft.ML.Gwt.Tests.Trainers;
 
 namespace Microsoft.ML.Gwt.Tests.Interop;

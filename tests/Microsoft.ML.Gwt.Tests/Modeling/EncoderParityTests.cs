@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.ML.Gwt.Modeling;
 using static TorchSharp.torch;
 
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Tests.Modeling;
 
 [TestClass]

@@ -2,6 +2,7 @@ using Microsoft.ML.Gwt.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Tests.Modeling;
 
 /// <summary>

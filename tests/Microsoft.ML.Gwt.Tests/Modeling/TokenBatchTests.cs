@@ -1,5 +1,5 @@
 using Microsoft.ML.Gwt.Modeling;
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 

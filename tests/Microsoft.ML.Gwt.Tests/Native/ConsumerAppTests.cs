@@ -46,6 +46,9 @@ public sealed class ConsumerAppTests
             """, program);
         try
         {
+            // A training app gets no ONNX Runtime: neither its managed assembly nor its native libraries.
+            var onnxRuntimeFiles = Directory.GetFiles(Path.Combine(app, "bin"), "*nnx*untime*", SearchOption.AllDirectories);
+            Assert.IsEmpty(onnxRuntimeFiles, string.Join(", ", onnxRuntimeFiles));
             return PackedLibrary.Run("dotnet", $"{Path.Combine("bin", "Release", "net10.0", "app.dll")} \"{modelPath}\"", app);
         }
         finally

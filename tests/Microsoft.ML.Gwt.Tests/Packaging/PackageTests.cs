@@ -1,4 +1,4 @@
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 using System.IO.Compression;
 using System.Xml.Linq;
 
@@ -15,8 +15,8 @@ public sealed class PackageTests
         return XDocument.Load(stream);
     }
 
-    private static Dictionary<string, string> Dependencies(string package = "Microsoft.ML.Gwt") =>
-        Nuspec(package == "Microsoft.ML.Gwt" ? PackedLibrary.Package : PackedLibrary.OnnxPackage, package).Descendants()
+    private static Dictionary<string, string> Dependencies(string package = PackedLibrary.TrainingPackageId) =>
+        Nuspec(PackedLibrary.PackagePath(package), package).Descendants()
             .Where(e => e.Name.LocalName == "dependency")
             .ToDictionary(e => e.Attribute("id")!.Value, e => e.Attribute("version")!.Value);
 
@@ -44,7 +44,8 @@ public sealed class PackageTests
     [TestMethod]
     [TestCategory("Integration")]
     [TestCategory(TestCategories.Process)]
-    [DataRow("Microsoft.ML.Gwt")]
+    [DataRow(PackedLibrary.TrainingPackageId)]
+    [DataRow(PackedLibrary.CorePackageId)]
     [DataRow(PackedLibrary.OnnxPackageId)]
     public void PackageDependsOnExactlyWhatTheLibraryReferences(string package)
     {
@@ -62,29 +63,51 @@ public sealed class PackageTests
     [TestMethod]
     [TestCategory("Integration")]
     [TestCategory(TestCategories.Process)]
-    public void TheScoringPackageShipsItsAssemblyAndNeverDependsOnTorchSharp()
+    [DataRow(PackedLibrary.CorePackageId, "", "TorchSharp,Microsoft.ML.OnnxRuntime,Microsoft.ML.Gwt.Onnx,Microsoft.ML.Gwt")]
+    [DataRow(PackedLibrary.OnnxPackageId, "Microsoft.ML.Gwt.Core,Microsoft.ML.OnnxRuntime", "TorchSharp,Microsoft.ML.Gwt")]
+    [DataRow(PackedLibrary.TrainingPackageId, "Microsoft.ML.Gwt.Core,TorchSharp", "Microsoft.ML.OnnxRuntime,Microsoft.ML.Gwt.Onnx")]
+    public void EachPackageShipsItsOwnAssemblyAndDependsOnlyOnTheNativesItUses(string package, string required, string forbidden)
     {
-        Assert.AreEqual(PackedLibrary.Version, Dependencies()[PackedLibrary.OnnxPackageId]);
-        Assert.IsFalse(Dependencies(PackedLibrary.OnnxPackageId).Keys.Any(id => id.StartsWith("TorchSharp", StringComparison.OrdinalIgnoreCase)),
-            string.Join(", ", Dependencies(PackedLibrary.OnnxPackageId).Keys));
-        using var zip = ZipFile.OpenRead(PackedLibrary.OnnxPackage);
-        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
-        Assert.Contains("lib/net10.0/Microsoft.ML.Gwt.Onnx.dll", names);
-        Assert.Contains("lib/net10.0/Microsoft.ML.Gwt.Onnx.xml", names);
+        var dependencies = Dependencies(package);
+        foreach (var id in required.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            Assert.IsTrue(dependencies.ContainsKey(id), $"{package} lacks {id}: {string.Join(", ", dependencies.Keys)}");
+        }
+        foreach (var prefix in forbidden.Split(','))
+        {
+            // TorchSharp stands for every TorchSharp package (TorchSharp-cpu, -cuda-*); the others are exact ids.
+            Assert.IsFalse(dependencies.Keys.Any(id => id.Equals(prefix, StringComparison.OrdinalIgnoreCase)
+                    || (prefix == "TorchSharp" && id.StartsWith("TorchSharp", StringComparison.OrdinalIgnoreCase))),
+                $"{package} depends on {prefix}: {string.Join(", ", dependencies.Keys)}");
+        }
+        using var zip = ZipFile.OpenRead(PackedLibrary.PackagePath(package));
+        var assemblies = zip.Entries.Select(e => e.FullName).Where(n => n.StartsWith("lib/", StringComparison.Ordinal)).ToArray();
+        CollectionAssert.AreEquivalent(new[] { $"lib/net10.0/{package}.dll", $"lib/net10.0/{package}.xml" }, assemblies, string.Join(", ", assemblies));
     }
 
     [TestMethod]
     [TestCategory("Integration")]
     [TestCategory(TestCategories.Process)]
-    [DataRow("Microsoft.ML.Gwt")]
+    [DataRow(PackedLibrary.TrainingPackageId)]
+    [DataRow(PackedLibrary.CorePackageId)]
     [DataRow(PackedLibrary.OnnxPackageId)]
     public void MicrosoftMlAndTokenizersAreRangesOverTheTestedLines(string package)
     {
         // Both lines that MlNetVersionGuard accepts and .ci/run tests, and no other: 5.0.x and 6.0.x (Tokenizers 2.0.x, 3.0.x).
+        // The tokenizers are the core's; the other packages get them through it.
         var dependencies = Dependencies(package);
         Assert.AreEqual("[5.0.1, 6.1.0)", dependencies["Microsoft.ML"]);
-        Assert.AreEqual("[2.0.1, 3.1.0)", dependencies["Microsoft.ML.Tokenizers"]);
-        Assert.AreEqual("[2.0.1, 3.1.0)", dependencies["Microsoft.ML.Tokenizers.Data.Cl100kBase"]);
+        foreach (var tokenizers in new[] { "Microsoft.ML.Tokenizers", "Microsoft.ML.Tokenizers.Data.Cl100kBase" })
+        {
+            if (package == PackedLibrary.CorePackageId)
+            {
+                Assert.AreEqual("[2.0.1, 3.1.0)", dependencies[tokenizers], tokenizers);
+            }
+            else
+            {
+                Assert.IsFalse(dependencies.ContainsKey(tokenizers), $"{package} names {tokenizers}: the core's range decides it");
+            }
+        }
         Assert.AreEqual("5.0.x or 6.0.x", MlNetVersionGuard.SupportedText);
     }
 

@@ -31,11 +31,23 @@ internal static class PackedLibrary
     /// <summary>The Microsoft.ML.Gwt .nupkg file.</summary>
     public static string Package => Packed.Value.Package;
 
-    /// <summary>The package id of the TorchSharp-free part (tokenizers, ONNX Runtime scoring).</summary>
+    /// <summary>The package id of the training package (TorchSharp).</summary>
+    public const string TrainingPackageId = "Microsoft.ML.Gwt";
+
+    /// <summary>The package id of the native-free core (tokenizers, config, ML.NET interop, the scoring surface).</summary>
+    public const string CorePackageId = "Microsoft.ML.Gwt.Core";
+
+    /// <summary>The package id of the ONNX Runtime scoring package.</summary>
     public const string OnnxPackageId = "Microsoft.ML.Gwt.Onnx";
 
+    /// <summary>Every package the repository packs, dependencies first.</summary>
+    public static readonly string[] PackageIds = { CorePackageId, OnnxPackageId, TrainingPackageId };
+
     /// <summary>The Microsoft.ML.Gwt.Onnx .nupkg file.</summary>
-    public static string OnnxPackage => Path.Combine(Feed, $"{OnnxPackageId}.{Version}.nupkg");
+    public static string OnnxPackage => PackagePath(OnnxPackageId);
+
+    /// <summary>The .nupkg file of a package id.</summary>
+    public static string PackagePath(string id) => Path.Combine(Feed, $"{id}.{Version}.nupkg");
 
     /// <summary>Writes a console app that restores from the packed feed (then nuget.org) into a new temporary folder and
     /// builds it in Release; the caller deletes the folder (a TorchSharp app is over 1 GB).</summary>
@@ -101,8 +113,8 @@ internal static class PackedLibrary
         var work = Directory.CreateTempSubdirectory("gwt-pack-").FullName;
         var feed = Path.Combine(work, "feed");
         string version = $"0.1.0-test{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-        // The TorchSharp-free scoring package first: Microsoft.ML.Gwt depends on it at the same version.
-        foreach (var name in new[] { OnnxPackageId, "Microsoft.ML.Gwt" })
+        // The core first: both other packages depend on it at the same version.
+        foreach (var name in PackageIds)
         {
             var project = Path.Combine(RepositoryRoot, "src", name, name + ".csproj");
             var pack = Run("dotnet", $"pack \"{project}\" -c {config} --no-build -o \"{feed}\" -p:PackageVersion={version}", work);

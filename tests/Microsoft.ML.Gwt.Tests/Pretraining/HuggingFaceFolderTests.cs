@@ -1,10 +1,11 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Pretraining;
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Gwt.Trainers;
 using static TorchSharp.torch;
 
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Tests.Pretraining;
 
 [TestClass]

@@ -3,6 +3,7 @@ using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Pretraining;
 using static TorchSharp.torch;
 
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Tests.Pretraining;
 
 [TestClass]
@@ -38,7 +39,7 @@ public sealed class MaskedLanguageModelTests
         var folder = Path.Combine(Path.GetTempPath(), "gwt-keys-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var tokenizer = new Microsoft.ML.Gwt.Tokenization.WordPieceTextTokenizer(string.Join("\n", new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a" }) + "\n");
+            var tokenizer = new Microsoft.ML.Gwt.Core.Tokenization.WordPieceTextTokenizer(string.Join("\n", new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a" }) + "\n");
             HuggingFaceFolder.Write(folder, model, tokenizer, null, 32);
             var saved = SafeTensors.ReadHeader(Path.Combine(folder, "model.safetensors"))
                 .Select(t => $"{t.Name} [{string.Join(",", t.Shape)}]").Order(StringComparer.Ordinal).ToList();

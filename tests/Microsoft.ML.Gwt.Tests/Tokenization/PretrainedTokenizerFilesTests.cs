@@ -1,5 +1,5 @@
 using Microsoft.ML.Gwt.Tests.Modeling;
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 
 namespace Microsoft.ML.Gwt.Tests.Tokenization;
 

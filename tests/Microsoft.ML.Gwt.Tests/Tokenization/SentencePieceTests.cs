@@ -1,4 +1,4 @@
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 
 namespace Microsoft.ML.Gwt.Tests.Tokenization;
 
@@ -13,8 +13,8 @@ public sealed class SentencePieceTests
     [DataRow("unigram-raw.model")] // identity normalizer, byte fallback, whitespace kept
     public void EncodesExactlyLikeTheSentencePieceLibrary(string file)
     {
-        var encoder = new Microsoft.ML.Gwt.Tokenization.SentencePiece.SentencePieceEncoder(
-            Microsoft.ML.Gwt.Tokenization.SentencePiece.SentencePieceModel.Parse(File.ReadAllBytes(TokenizerTestData.Path(file)), file), file);
+        var encoder = new Microsoft.ML.Gwt.Core.Tokenization.SentencePiece.SentencePieceEncoder(
+            Microsoft.ML.Gwt.Core.Tokenization.SentencePiece.SentencePieceModel.Parse(File.ReadAllBytes(TokenizerTestData.Path(file)), file), file);
         var sentences = TokenizerTestData.Sentences;
         var expected = TokenizerTestData.Ids(TokenizerTestData.Expected.GetProperty("spm").GetProperty(file));
         Assert.HasCount(300, expected);

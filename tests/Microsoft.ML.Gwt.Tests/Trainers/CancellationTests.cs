@@ -1,4 +1,4 @@
-using Microsoft.ML.Gwt.Interop;
+using Microsoft.ML.Gwt.Core.Interop;
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Gwt.Tests.Training;

@@ -4,6 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Tests.Packaging;
 using Microsoft.ML.Gwt.Trainers;
 
+using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Tests.Trainers;
 
 /// <summary>A row as the README's "Using it" snippet describes it: string Label and string Text.</summary>
@@ -152,5 +153,5 @@ public sealed class ReadmeUsingItTests
         Assert.AreEqual(128, tiny.HiddenSize);
     }
 
-    private static Microsoft.ML.Gwt.Modeling.TransformerConfig TransformerConfigTiny() => Microsoft.ML.Gwt.Modeling.TransformerConfig.Tiny(100);
+    private static Microsoft.ML.Gwt.Core.Modeling.TransformerConfig TransformerConfigTiny() => Microsoft.ML.Gwt.Core.Modeling.TransformerConfig.Tiny(100);
 }

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Tests.Training;
-using Microsoft.ML.Gwt.Tokenization;
+using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Gwt.Trainers;
 using Microsoft.ML.Gwt.Training;
 

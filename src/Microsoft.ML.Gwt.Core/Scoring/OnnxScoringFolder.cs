@@ -1,0 +1,143 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Gwt.Core.IO;
+using Microsoft.ML.Gwt.Core.Tokenization;
+
+namespace Microsoft.ML.Gwt.Core.Scoring;
+
+/// <summary>
+/// The folder a trained model is exported to for ONNX Runtime scoring: <c>model.onnx</c> (the graph),
+/// <c>tokenizer.bin</c> (the tokenizer, <see cref="TextTokenizer.Save"/>), <c>labels.bin</c> (the label values in their
+/// own type, when the label had key values) and <c>gwt-onnx.json</c> (settings, label names as text, and a SHA-256 of
+/// every other file). The JSON is written last and each file through a temporary name, so an interrupted export leaves
+/// no folder that loads; loading checks every hash and names the file that does not match.
+/// </summary>
+public static class OnnxScoringFolder
+{
+    /// <summary>The ONNX graph's file name.</summary>
+    public const string GraphFile = "model.onnx";
+
+    /// <summary>The tokenizer's file name.</summary>
+    public const string TokenizerFile = "tokenizer.bin";
+
+    /// <summary>The label values' file name.</summary>
+    public const string LabelsFile = "labels.bin";
+
+    /// <summary>The manifest's file name (written last).</summary>
+    public const string ManifestFile = "gwt-onnx.json";
+
+    private const int Format = 1;
+
+    /// <summary>Writes the folder (created when missing; files of an earlier export are replaced).</summary>
+    public static void Write(string folder, byte[] graph, TextTokenizer tokenizer, TextClassifierSettings settings)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        Directory.CreateDirectory(folder);
+        var hashes = new JsonObject();
+        void Put(string name, byte[] bytes)
+        {
+            AtomicFile.WriteAllBytes(Path.Combine(folder, name), bytes);
+            hashes[name] = Convert.ToHexString(ModelChecksums.Hash(bytes));
+        }
+        Put(GraphFile, graph);
+        Put(TokenizerFile, ModelPartWriter.Bytes(tokenizer.Save));
+        if (settings.Labels is not null)
+        {
+            Put(LabelsFile, ModelPartWriter.Bytes(settings.Labels.Save));
+        }
+        else
+        {
+            File.Delete(Path.Combine(folder, LabelsFile));
+        }
+        var manifest = new JsonObject
+        {
+            ["format"] = Format,
+            ["sentence1"] = settings.Sentence1,
+            ["sentence2"] = settings.Sentence2,
+            ["scoreColumn"] = settings.ScoreColumn,
+            ["predictedLabelColumn"] = settings.PredictedLabelColumn,
+            ["maxSequenceLength"] = settings.MaxSequenceLength,
+            ["scoringBatchSize"] = settings.ScoringBatchSize,
+            ["classes"] = settings.Classes,
+            ["labelNames"] = settings.Labels is null ? null : new JsonArray(settings.Labels.ToText().Select(n => (JsonNode?)n).ToArray()),
+            ["sha256"] = hashes,
+        };
+        AtomicFile.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Reads and verifies a folder written by <see cref="Write"/>.</summary>
+    /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
+    /// <exception cref="FileNotFoundException">A file of the folder is missing; the message names it.</exception>
+    /// <exception cref="InvalidDataException">A file does not match its SHA-256, or the manifest is malformed; the message names the file.</exception>
+    public static (byte[] Graph, TextTokenizer Tokenizer, TextClassifierSettings Settings) Read(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"No ONNX scoring folder at '{folder}'.");
+        }
+        var manifestPath = Path.Combine(folder, ManifestFile);
+        if (!File.Exists(manifestPath))
+        {
+            throw new FileNotFoundException($"'{folder}' is not an ONNX scoring folder: it has no {ManifestFile} (written last by ExportForOnnxScoring).", manifestPath);
+        }
+        JsonNode root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(manifestPath)) ?? throw new InvalidDataException($"'{manifestPath}' is empty.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"'{manifestPath}' is not valid JSON: {ex.Message}", ex);
+        }
+        try
+        {
+            int format = root["format"]!.GetValue<int>();
+            if (format != Format)
+            {
+                throw new InvalidDataException($"'{manifestPath}' has format {format}; this version reads format {Format}.");
+            }
+            byte[] Verified(string name)
+            {
+                var path = Path.Combine(folder, name);
+                if (!File.Exists(path))
+                {
+                    throw new FileNotFoundException($"The ONNX scoring folder '{folder}' has no {name}.", path);
+                }
+                var bytes = File.ReadAllBytes(path);
+                string expected = root["sha256"]?[name]?.GetValue<string>() ?? throw new InvalidDataException($"'{manifestPath}' has no SHA-256 for {name}.");
+                if (!string.Equals(expected, Convert.ToHexString(ModelChecksums.Hash(bytes)), StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidDataException($"SHA-256 mismatch in '{path}': the file is damaged or was not written by this export.");
+                }
+                return bytes;
+            }
+            var graph = Verified(GraphFile);
+            var tokenizer = Parse(Verified(TokenizerFile), Path.Combine(folder, TokenizerFile), TextTokenizer.Load);
+            int classes = root["classes"]!.GetValue<int>();
+            var labels = root["labelNames"] is null ? null : Parse(Verified(LabelsFile), Path.Combine(folder, LabelsFile), r => LabelKeys.Load(r, classes));
+            var settings = new TextClassifierSettings(root["sentence1"]!.GetValue<string>(), root["sentence2"]?.GetValue<string>(),
+                root["scoreColumn"]!.GetValue<string>(), root["predictedLabelColumn"]!.GetValue<string>(),
+                root["maxSequenceLength"]!.GetValue<int>(), root["scoringBatchSize"]!.GetValue<int>(), classes, labels);
+            settings.Validate($"'{manifestPath}'");
+            return (graph, tokenizer, settings);
+        }
+        catch (Exception ex) when (ex is NullReferenceException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"'{manifestPath}' is missing a field or has one of the wrong type: {ex.Message}", ex);
+        }
+    }
+
+    private static T Parse<T>(byte[] bytes, string path, Func<BinaryReader, T> parse)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+        try
+        {
+            return parse(r);
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"'{path}' cannot be read: {ex.Message}", ex);
+        }
+    }
+}

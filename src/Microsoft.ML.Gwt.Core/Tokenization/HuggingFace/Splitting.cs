@@ -1,0 +1,126 @@
+namespace Microsoft.ML.Gwt.Core.Tokenization.HuggingFace;
+
+/// <summary>What happens to the delimiters when a piece of text is split (tokenizers' SplitDelimiterBehavior).</summary>
+internal enum SplitBehavior
+{
+    Removed,
+    Isolated,
+    MergedWithPrevious,
+    MergedWithNext,
+    Contiguous,
+}
+
+/// <summary>Splitting a string at matched spans with one of the <see cref="SplitBehavior"/>s.</summary>
+internal static class Splitting
+{
+    public static SplitBehavior ParseBehavior(string? name, string source) => name switch
+    {
+        "Removed" => SplitBehavior.Removed,
+        "Isolated" => SplitBehavior.Isolated,
+        "MergedWithPrevious" => SplitBehavior.MergedWithPrevious,
+        "MergedWithNext" => SplitBehavior.MergedWithNext,
+        "Contiguous" => SplitBehavior.Contiguous,
+        _ => throw new FormatException($"{source}: unknown split behavior '{name}'."),
+    };
+
+    /// <summary>Splits <paramref name="text"/> at the given non-overlapping, ordered matches (start, length).</summary>
+    public static IEnumerable<string> Split(string text, IReadOnlyList<(int Start, int Length)> matches, SplitBehavior behavior, bool invert = false)
+    {
+        // Pieces as (start, end, isMatch), covering the text.
+        var pieces = new List<(int Start, int End, bool IsMatch)>();
+        int pos = 0;
+        foreach (var (start, length) in matches)
+        {
+            if (length == 0)
+            {
+                continue;
+            }
+            if (start > pos)
+            {
+                pieces.Add((pos, start, invert));
+            }
+            pieces.Add((start, start + length, !invert));
+            pos = start + length;
+        }
+        if (pos < text.Length)
+        {
+            pieces.Add((pos, text.Length, invert));
+        }
+        var output = new List<string>();
+        switch (behavior)
+        {
+            case SplitBehavior.Removed:
+                output.AddRange(pieces.Where(p => !p.IsMatch).Select(p => text[p.Start..p.End]));
+                break;
+            case SplitBehavior.Isolated:
+                output.AddRange(pieces.Select(p => text[p.Start..p.End]));
+                break;
+            case SplitBehavior.Contiguous:
+            {
+                int runStart = -1;
+                for (int i = 0; i < pieces.Count; i++)
+                {
+                    if (!pieces[i].IsMatch)
+                    {
+                        output.Add(text[pieces[i].Start..pieces[i].End]);
+                        continue;
+                    }
+                    runStart = runStart < 0 ? pieces[i].Start : runStart;
+                    if (i + 1 == pieces.Count || !pieces[i + 1].IsMatch)
+                    {
+                        output.Add(text[runStart..pieces[i].End]);
+                        runStart = -1;
+                    }
+                }
+                break;
+            }
+            case SplitBehavior.MergedWithPrevious:
+            {
+                int start = 0;
+                for (int i = 0; i < pieces.Count; i++)
+                {
+                    if (pieces[i].IsMatch || i + 1 == pieces.Count)
+                    {
+                        output.Add(text[start..pieces[i].End]);
+                        start = pieces[i].End;
+                    }
+                }
+                break;
+            }
+            case SplitBehavior.MergedWithNext:
+            {
+                int start = 0;
+                for (int i = 0; i < pieces.Count; i++)
+                {
+                    if (pieces[i].IsMatch && pieces[i].Start > start)
+                    {
+                        output.Add(text[start..pieces[i].Start]);
+                        start = pieces[i].Start;
+                    }
+                }
+                if (start < text.Length)
+                {
+                    output.Add(text[start..]);
+                }
+                break;
+            }
+        }
+        return output.Where(s => s.Length > 0);
+    }
+
+    /// <summary>Spans of the runes of <paramref name="text"/> that satisfy <paramref name="predicate"/>, one span per rune.</summary>
+    public static List<(int Start, int Length)> RuneMatches(string text, Func<System.Text.Rune, bool> predicate)
+    {
+        var matches = new List<(int, int)>();
+        for (int i = 0; i < text.Length;)
+        {
+            var r = System.Text.Rune.GetRuneAt(text, i);
+            if (predicate(r))
+            {
+                matches.Add((i, r.Utf16SequenceLength));
+            }
+            i += r.Utf16SequenceLength;
+        }
+        return matches;
+    }
+}

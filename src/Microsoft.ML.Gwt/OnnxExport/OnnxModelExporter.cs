@@ -1,0 +1,48 @@
+using Google.Protobuf;
+using Microsoft.ML.Gwt.Modeling;
+using Onnx;
+using TorchSharp;
+
+using Microsoft.ML.Gwt.Core.Modeling;
+namespace Microsoft.ML.Gwt.OnnxExport;
+
+/// <summary>
+/// Writes a <see cref="TextClassificationModel"/> as one ONNX graph (opset <see cref="OnnxGraphBuilder.Opset"/>): inputs
+/// <c>input_ids</c>, <c>attention_mask</c> and, where the family has token types, <c>token_type_ids</c> (int64
+/// <c>[batch, sequence]</c>, both axes dynamic); output <see cref="ProbabilitiesName"/>, the softmax of the logits
+/// <c>[batch, classes]</c>. Weights are float32 initializers under their PyTorch names.
+/// </summary>
+internal static class OnnxModelExporter
+{
+    /// <summary>The output: class probabilities.</summary>
+    public const string ProbabilitiesName = "probabilities";
+
+    /// <summary>The graph of <paramref name="model"/>.</summary>
+    public static ModelProto Build(TextClassificationModel model, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var config = model.Encoder.Config;
+        var state = model.state_dict();
+        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_classifier", quantization == GwtOnnxQuantization.DynamicInt8);
+        var inputs = OnnxEncoderInputs.Declare(g, config);
+        var encoder = new OnnxWeights(state, config.EncoderPrefix + ".");
+        var hidden = config.Family switch
+        {
+            TransformerFamily.DistilBert => DistilBertOnnxEncoder.Encode(g, encoder, config, inputs),
+            TransformerFamily.DebertaV2 => DebertaV2OnnxEncoder.Encode(g, encoder, config, inputs),
+            _ => BertOnnxEncoder.Encode(g, encoder, config, inputs),
+        };
+        var logits = OnnxClassificationHead.Logits(g, encoder, encoder.WithPrefix(""), config, hidden);
+        var probabilities = g.Node("Softmax", new[] { logits }, null, OnnxGraphBuilder.Attr("axis", 1));
+        g.Output(probabilities, ProbabilitiesName, TensorProto.Types.DataType.Float, "batch", model.NumClasses.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var version = typeof(OnnxModelExporter).Assembly.GetName().Version?.ToString() ?? "0";
+        return g.Build(version);
+    }
+
+    /// <summary>The serialized graph.</summary>
+    public static byte[] ToBytes(TextClassificationModel model, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
+    {
+        using var noGrad = torch.no_grad();
+        return Build(model, quantization).ToByteArray();
+    }
+}
