@@ -153,7 +153,7 @@ public static class OnnxEncoderImport
                         $"'{onnxSource}': our encoder on the import differs from ONNX Runtime on the original graph by up to {agreement.MaxDifference:E3} ") +
                     string.Create(CultureInfo.InvariantCulture,
                         $"at {agreement.Location} (ONNX Runtime {agreement.OnnxValue:R}, ours {agreement.OurValue:R}), more than the tolerance {options.Tolerance:E1}; ") +
-                    $"'{staging.Target}' was not written.")
+                    $"nothing was written to '{staging.Target}'.")
                 {
                     MaxAbsoluteDifference = agreement.MaxDifference,
                     Tolerance = options.Tolerance,
