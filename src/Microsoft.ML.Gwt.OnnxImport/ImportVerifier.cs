@@ -70,9 +70,9 @@ internal static class ImportVerifier
                 for (int o = 0; o < outputs.Length; o++)
                 {
                     var found = Compare(outputs[o], expected[o], ours[o], rows.Count, o == 0 ? (int)width : 1, config.HiddenSize, rowOffset, o == 0 ? mask : null);
-                    if (worst is null || !(found.MaxDifference <= worst.MaxDifference))
+                    if (IsWorse(found, worst))
                     {
-                        worst = double.IsNaN(worst?.MaxDifference ?? 0) ? worst : found;
+                        worst = found;
                     }
                 }
                 rowOffset += rows.Count;
@@ -80,6 +80,11 @@ internal static class ImportVerifier
             return worst! with { Rows = rowOffset, Tokens = tokens, Outputs = outputs };
         }
     }
+
+    /// <summary>Whether <paramref name="found"/> replaces <paramref name="worst"/>: a larger difference, and a NaN
+    /// above all (the first NaN is kept).</summary>
+    private static bool IsWorse(Agreement found, Agreement? worst) =>
+        worst is null || (!double.IsNaN(worst.MaxDifference) && (double.IsNaN(found.MaxDifference) || found.MaxDifference > worst.MaxDifference));
 
     /// <summary>Two rows of seeded random ids: one as long as the position table (segment 1 on its second half), one
     /// half as long (so the batch has padding over many positions).</summary>

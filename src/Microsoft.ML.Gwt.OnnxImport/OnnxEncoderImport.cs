@@ -163,6 +163,10 @@ public static class OnnxEncoderImport
                     Dimension = agreement.Dimension,
                 };
             }
+            if (bert.HasPooler && agreement.Outputs.Count < 2)
+            {
+                notes.Add("The pooler (pooler.dense) was imported but not verified: the graph does not output it.");
+            }
             staging.Commit();
             return new OnnxImportReport
             {
