@@ -20,6 +20,7 @@ public sealed class ImportedEncoderFineTuningTests
         var test = SpamData.Take("test", 100, "ham", "spam");     // 200 held-out rows: chance is 0.5
 
         var (scratchAccuracy, scratchSeconds) = FineTune(scratch, train, test);
+        NuGetEncoders.Delete(scratch);
         var (pretrainedAccuracy, pretrainedSeconds) = FineTune(imported, train, test);
         Console.WriteLine($"imported MiniLM: accuracy {pretrainedAccuracy:F4} ({pretrainedSeconds:F1} s); " +
             $"same config from scratch: {scratchAccuracy:F4} ({scratchSeconds:F1} s); 200 rows, 64 tokens, 1 epoch of 25 steps");

@@ -21,19 +21,43 @@ internal static class NuGetEncoders
 
     static NuGetEncoders()
     {
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        // The test host is not always let exit normally: folders of earlier runs whose process is gone go first.
+        foreach (var stale in Directory.GetDirectories(Path.GetTempPath(), "gwt-onnximport-tests-*"))
         {
-            try
+            if (int.TryParse(Path.GetFileName(stale)["gwt-onnximport-tests-".Length..], out int pid) && pid != Environment.ProcessId && !IsRunning(pid))
             {
-                if (Directory.Exists(Root))
-                {
-                    Directory.Delete(Root, recursive: true);
-                }
+                Delete(stale);
             }
-            catch (IOException)
+        }
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Delete(Root);
+    }
+
+    /// <summary>Deletes a folder, best effort.</summary>
+    public static void Delete(string folder)
+    {
+        try
+        {
+            if (Directory.Exists(folder))
             {
+                Directory.Delete(folder, recursive: true);
             }
-        };
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A fresh temporary folder path (not created) under the tests' root.</summary>

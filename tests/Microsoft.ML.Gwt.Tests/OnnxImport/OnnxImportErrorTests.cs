@@ -13,12 +13,18 @@ public sealed class OnnxImportErrorTests
 {
     private const string QueryBias = "encoder.layer.0.attention.self.query.bias";
 
+    private readonly List<string> _folders = new();
+
+    [TestCleanup]
+    public void DeleteFolders() => _folders.ForEach(NuGetEncoders.Delete);
+
     private static OnnxModel MiniLm() => OnnxModel.Parser.ParseFrom(NuGetEncoders.Resources(NuGetEncoders.MiniLm).Model);
 
     /// <summary>Writes the model and a vocabulary to a fresh folder; returns the paths and an output folder beside them.</summary>
-    private static (string Model, string Vocab, string Output) Write(OnnxModel model, byte[]? vocab = null)
+    private (string Model, string Vocab, string Output) Write(OnnxModel model, byte[]? vocab = null)
     {
         var dir = NuGetEncoders.TempFolder("error");
+        _folders.Add(dir);
         Directory.CreateDirectory(dir);
         var modelPath = Path.Combine(dir, "model.onnx");
         File.WriteAllBytes(modelPath, model.ToByteArray());
@@ -196,6 +202,7 @@ public sealed class OnnxImportErrorTests
     {
         var (model, vocab) = NuGetEncoders.Resources(NuGetEncoders.ArcticXs);
         var output = NuGetEncoders.TempFolder("replace");
+        _folders.Add(output);
         Directory.CreateDirectory(output);
         File.WriteAllText(Path.Combine(output, "stale.txt"), "old");
         var report = OnnxEncoderImport.Import(new MemoryStream(model), new MemoryStream(vocab), output);

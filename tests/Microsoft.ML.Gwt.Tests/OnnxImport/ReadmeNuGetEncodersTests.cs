@@ -70,6 +70,7 @@ public sealed class ReadmeNuGetEncodersTests
         finally
         {
             Environment.CurrentDirectory = cwd;
+            NuGetEncoders.Delete(folder);
         }
     }
 }
