@@ -47,6 +47,7 @@ public sealed class PackageTests
     [DataRow(PackedLibrary.TrainingPackageId)]
     [DataRow(PackedLibrary.CorePackageId)]
     [DataRow(PackedLibrary.OnnxPackageId)]
+    [DataRow(PackedLibrary.OnnxImportPackageId)]
     public void PackageDependsOnExactlyWhatTheLibraryReferences(string package)
     {
         var dependencies = Dependencies(package);
@@ -66,6 +67,7 @@ public sealed class PackageTests
     [DataRow(PackedLibrary.CorePackageId, "", "TorchSharp,Microsoft.ML.OnnxRuntime,Microsoft.ML.Gwt.Onnx,Microsoft.ML.Gwt")]
     [DataRow(PackedLibrary.OnnxPackageId, "Microsoft.ML.Gwt.Core,Microsoft.ML.OnnxRuntime", "TorchSharp,Microsoft.ML.Gwt")]
     [DataRow(PackedLibrary.TrainingPackageId, "Microsoft.ML.Gwt.Core,TorchSharp", "Microsoft.ML.OnnxRuntime,Microsoft.ML.Gwt.Onnx")]
+    [DataRow(PackedLibrary.OnnxImportPackageId, "Microsoft.ML.Gwt,Microsoft.ML.OnnxRuntime", "Microsoft.ML.Gwt.Onnx")]
     public void EachPackageShipsItsOwnAssemblyAndDependsOnlyOnTheNativesItUses(string package, string required, string forbidden)
     {
         var dependencies = Dependencies(package);

@@ -40,8 +40,11 @@ internal static class PackedLibrary
     /// <summary>The package id of the ONNX Runtime scoring package.</summary>
     public const string OnnxPackageId = "Microsoft.ML.Gwt.Onnx";
 
+    /// <summary>The package id of the ONNX encoder importer (TorchSharp and ONNX Runtime).</summary>
+    public const string OnnxImportPackageId = "Microsoft.ML.Gwt.OnnxImport";
+
     /// <summary>Every package the repository packs, dependencies first.</summary>
-    public static readonly string[] PackageIds = { CorePackageId, OnnxPackageId, TrainingPackageId };
+    public static readonly string[] PackageIds = { CorePackageId, OnnxPackageId, TrainingPackageId, OnnxImportPackageId };
 
     /// <summary>The Microsoft.ML.Gwt.Onnx .nupkg file.</summary>
     public static string OnnxPackage => PackagePath(OnnxPackageId);
