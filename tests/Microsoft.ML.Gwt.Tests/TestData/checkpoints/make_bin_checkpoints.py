@@ -104,6 +104,15 @@ def check(path, w, exact_types=None, protocol=2):
             assert back[k].dtype == exact_types.get(k, torch.float32), (path, k, back[k].dtype)
 
 
+import sys
+if len(sys.argv) == 4 and sys.argv[1] == "--from-safetensors":
+    # For bench/CheckpointLoad --bin: torch.save a (float32) model.safetensors as OUT/pytorch_model.bin, config alongside.
+    _, _, src, out = sys.argv
+    os.makedirs(out, exist_ok=True)
+    shutil.copy(os.path.join(src, "config.json"), out)
+    torch.save(collections.OrderedDict(sorted(read_safetensors(os.path.join(src, "model.safetensors")).items())), os.path.join(out, "pytorch_model.bin"))
+    sys.exit(0)
+
 w = source_weights()
 
 # --- bert-bin-tiny: zip format (torch.save's default), protocol 2, views, a Parameter, BUILD of _metadata.
