@@ -142,6 +142,7 @@ public sealed class PyTorchBinCheckpointTests
         long created = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
         var ex = Assert.ThrowsExactly<UnsafeCheckpointException>(() => new PyTorchBinFile(path).Dispose());
         Assert.AreEqual(created, stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount, "no tensor is made for a refused file");
+        Console.WriteLine(ex.Message);
         Assert.AreEqual(path, ex.FilePath);
         Assert.AreEqual(global, ex.Refused);
         StringAssert.Contains(ex.Message, path);
