@@ -5,7 +5,9 @@
 //   load  : CheckpointLoader.LoadClassifier into an already built model (tensor by tensor, straight into the parameters);
 //   build : constructing the model (random initialization), for reference;
 //   dict  : the previous path, SafeTensors.Load (every tensor in memory) then a copy into the model.
-//   dotnet run --project bench/CheckpointLoad -c Release -- [--repeats 5] [--layers 12] [--keep FOLDER]
+//   bin   : with --bin FOLDER, LoadClassifier from FOLDER's pytorch_model.bin (the same weights saved by torch.save,
+//           e.g. by TestData/checkpoints/make_bin_checkpoints.py's --from-safetensors; read weights-only).
+//   dotnet run --project bench/CheckpointLoad -c Release -- [--repeats 5] [--layers 12] [--keep FOLDER] [--bin FOLDER]
 using Microsoft.ML.Gwt.Core.Modeling;
 using System.Diagnostics;
 using System.Globalization;
@@ -14,7 +16,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 int repeats = 5, layers = 12;
-string? keep = null;
+string? keep = null, binFolder = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -22,6 +24,7 @@ for (int i = 0; i < args.Length; i++)
         case "--repeats": repeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--layers": layers = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--keep": keep = args[++i]; break;
+        case "--bin": binFolder = args[++i]; break;
     }
 }
 
@@ -58,10 +61,10 @@ double Build(out TextClassificationModel model)
     return sw.Elapsed.TotalSeconds;
 }
 
-double Load(TextClassificationModel model)
+double Load(TextClassificationModel model, string from)
 {
     var sw = Stopwatch.StartNew();
-    var report = CheckpointLoader.LoadClassifier(model, folder);
+    var report = CheckpointLoader.LoadClassifier(model, from);
     double s = sw.Elapsed.TotalSeconds;
     if (report.Missing.Count > 0 || report.Unexpected.Count > 0 || report.ReinitializedHead)
     {
@@ -93,13 +96,15 @@ var read = new List<double>();
 var load = new List<double>();
 var build = new List<double>();
 var dict = new List<double>();
+var bin = new List<double>();
 for (int r = 0; r < repeats + 1; r++)
 {
     double b = Build(out var model);
     using (model)
     {
         double rd = ReadOnce();
-        double ld = Load(model);
+        double ld = Load(model, folder);
+        double bn = binFolder is null ? 0 : Load(model, binFolder);
         double dc = LoadThroughDictionary(model);
         if (r > 0)
         {
@@ -107,6 +112,7 @@ for (int r = 0; r < repeats + 1; r++)
             load.Add(ld);
             build.Add(b);
             dict.Add(dc);
+            bin.Add(bn);
         }
     }
 }
@@ -119,6 +125,10 @@ void Row(string name, double s) =>
 Row("read the file once (16 MB buffer)", readS);
 Row("LoadClassifier into a built model", loadS);
 Row("previous path: SafeTensors.Load + copy", dictS);
+if (binFolder is not null)
+{
+    Row("LoadClassifier from pytorch_model.bin (same weights)", Median(bin));
+}
 Row("build the model (random init), for reference", buildS);
 Console.WriteLine($"RATIO load/read = {loadS / readS:F2}");
 if (keep is null)

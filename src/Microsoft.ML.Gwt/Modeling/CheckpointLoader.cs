@@ -48,8 +48,8 @@ public sealed record CheckpointLoadReport(IReadOnlyList<string> Missing, IReadOn
     public override string ToString() => Lines.Count == 0 ? "Every weight loaded from the checkpoint." : string.Join(Environment.NewLine, Lines);
 }
 
-/// <summary>Loads Hugging Face checkpoint folders (<c>config.json</c> + <c>model.safetensors</c> or sharded
-/// safetensors) into our modules, tensor by tensor.</summary>
+/// <summary>Loads Hugging Face checkpoint folders (<c>config.json</c> + <c>model.safetensors</c>, sharded safetensors,
+/// or <c>pytorch_model.bin</c> read weights-only) into our modules, tensor by tensor.</summary>
 public static class CheckpointLoader
 {
     /// <summary>Reads <c>config.json</c> of a checkpoint folder, with clear errors for a missing folder or file.</summary>
@@ -69,12 +69,15 @@ public static class CheckpointLoader
         return TransformerConfig.Load(configPath);
     }
 
-    /// <summary>The weights file of a checkpoint folder: <c>model.safetensors</c>, else the shard index
-    /// <c>model.safetensors.index.json</c>. A folder with only <c>pytorch_model.bin</c> is an error that says
-    /// safetensors is required.</summary>
+    /// <summary>The weights file of a checkpoint folder, in Hugging Face's order of preference: <c>model.safetensors</c>,
+    /// the shard index <c>model.safetensors.index.json</c>, <c>pytorch_model.bin</c>, the shard index
+    /// <c>pytorch_model.bin.index.json</c>. A <c>.bin</c> file is read weights-only: its pickle may hold only tensors
+    /// and plain containers (<see cref="PyTorchCheckpoint.AllowedGlobals"/>), else loading throws
+    /// <see cref="UnsafeCheckpointException"/>.</summary>
+    /// <exception cref="FileNotFoundException">The folder has none of these files.</exception>
     public static string WeightsPath(string folder)
     {
-        foreach (var name in new[] { "model.safetensors", ShardedSafeTensors.IndexFileName })
+        foreach (var name in WeightsFileNames)
         {
             var candidate = Path.Combine(folder, name);
             if (File.Exists(candidate))
@@ -82,15 +85,12 @@ public static class CheckpointLoader
                 return candidate;
             }
         }
-        if (File.Exists(Path.Combine(folder, "pytorch_model.bin")) || File.Exists(Path.Combine(folder, "pytorch_model.bin.index.json")))
-        {
-            throw new NotSupportedException(
-                $"The checkpoint folder '{folder}' has only pytorch_model.bin; Microsoft.ML.Gwt reads model.safetensors only " +
-                "(pickle files can run code). Convert it once, e.g. with transformers: model.save_pretrained(folder, safe_serialization=True).");
-        }
         var path = Path.Combine(folder, "model.safetensors");
-        throw new FileNotFoundException($"The checkpoint folder '{folder}' has no model.safetensors (nor {ShardedSafeTensors.IndexFileName}).", path);
+        throw new FileNotFoundException($"The checkpoint folder '{folder}' has no weights ({string.Join(", ", WeightsFileNames)}).", path);
     }
+
+    private static readonly string[] WeightsFileNames =
+        { "model.safetensors", ShardedSafeTensors.IndexFileName, "pytorch_model.bin", ShardedSafeTensors.BinIndexFileName };
 
     /// <summary>Loads a checkpoint folder's encoder (config, weights; no tokenizer) for its family.</summary>
     public static (TransformerEncoder Encoder, CheckpointLoadReport Report) LoadEncoder(string folder)
@@ -149,11 +149,12 @@ public static class CheckpointLoader
         return Load(module, new InMemoryTensors(checkpoint, source), encoderPrefix, skip: null);
     }
 
-    /// <summary>Loads a safetensors file (or a shard index) into <paramref name="module"/>, tensor by tensor.</summary>
+    /// <summary>Loads a weights file into <paramref name="module"/>, tensor by tensor: safetensors, a PyTorch
+    /// <c>.bin</c> (<c>.pt</c>, <c>.pth</c>) state dict read weights-only, or a shard index of either.</summary>
+    /// <exception cref="UnsafeCheckpointException">A <c>.bin</c> file's pickle holds more than tensors.</exception>
     public static CheckpointLoadReport LoadFile(nn.Module module, string weightsPath, string encoderPrefix)
     {
-        using CheckpointTensors tensors = weightsPath.EndsWith(ShardedSafeTensors.IndexFileName, StringComparison.Ordinal)
-            ? ShardedSafeTensors.OpenIndex(weightsPath) : new SafeTensorFile(weightsPath);
+        using CheckpointTensors tensors = CheckpointTensors.OpenFile(weightsPath);
         return Load(module, tensors, encoderPrefix, skip: null);
     }
 

@@ -29,17 +29,39 @@ internal abstract class CheckpointTensors : IDisposable
     {
     }
 
-    /// <summary>Opens the weights of a checkpoint folder: <c>model.safetensors</c>, or <c>model.safetensors.index.json</c>
-    /// and its shards.</summary>
-    /// <exception cref="NotSupportedException">The folder has only pickle weights (<c>pytorch_model.bin</c>).</exception>
-    /// <exception cref="FileNotFoundException">The folder has no weights.</exception>
-    public static CheckpointTensors Open(string folder)
+    /// <summary>Reads <paramref name="bytes"/> bytes from <paramref name="stream"/> straight into the memory of
+    /// <paramref name="target"/>, a contiguous CPU tensor of at least that many bytes.</summary>
+    /// <exception cref="EndOfStreamException">The stream ends first.</exception>
+    protected static unsafe void ReadExactly(Stream stream, Tensor target, long bytes)
     {
-        var path = CheckpointLoader.WeightsPath(folder);
-        return path.EndsWith(ShardedSafeTensors.IndexFileName, StringComparison.Ordinal)
-            ? ShardedSafeTensors.OpenIndex(path)
-            : new SafeTensorFile(path);
+        if (bytes == 0)
+        {
+            return;
+        }
+        byte* start;
+        fixed (byte* b = target.bytes)
+        {
+            start = b; // native memory owned by the tensor: it does not move
+        }
+        for (long done = 0; done < bytes;)
+        {
+            int chunk = (int)Math.Min(bytes - done, 1 << 30);
+            stream.ReadExactly(new Span<byte>(start + done, chunk));
+            done += chunk;
+        }
     }
+
+    /// <summary>Opens the weights of a checkpoint folder (<see cref="CheckpointLoader.WeightsPath"/>).</summary>
+    /// <exception cref="FileNotFoundException">The folder has no weights.</exception>
+    /// <exception cref="UnsafeCheckpointException">A <c>.bin</c> file's pickle holds more than tensors.</exception>
+    public static CheckpointTensors Open(string folder) => OpenFile(CheckpointLoader.WeightsPath(folder));
+
+    /// <summary>Opens a weights file: a shard index, a <c>.bin</c> (PyTorch) file, or a safetensors file.</summary>
+    public static CheckpointTensors OpenFile(string path) =>
+        ShardedSafeTensors.IsIndex(path) ? ShardedSafeTensors.OpenIndex(path)
+        : path.EndsWith(".bin", StringComparison.Ordinal) || path.EndsWith(".pt", StringComparison.Ordinal) || path.EndsWith(".pth", StringComparison.Ordinal)
+            ? new PyTorchBinFile(path)
+            : new SafeTensorFile(path);
 }
 
 /// <summary>Tensors held in memory (e.g. read from a model file); <see cref="ReadInto"/> copies.</summary>
@@ -105,31 +127,12 @@ internal sealed class SafeTensorFile : CheckpointTensors
         long bytes = info.End - info.Begin;
         if (destination.dtype == stored && destination.device_type == DeviceType.CPU && destination.is_contiguous())
         {
-            ReadExactly(destination, bytes);
+            ReadExactly(_stream, destination, bytes);
             return;
         }
         using var staging = torch.empty(info.Shape, stored);
-        ReadExactly(staging, bytes);
+        ReadExactly(_stream, staging, bytes);
         destination.copy_(staging);
-    }
-
-    private unsafe void ReadExactly(Tensor target, long bytes)
-    {
-        if (bytes == 0)
-        {
-            return;
-        }
-        byte* start;
-        fixed (byte* b = target.bytes)
-        {
-            start = b; // native memory owned by the tensor: it does not move
-        }
-        for (long done = 0; done < bytes;)
-        {
-            int chunk = (int)Math.Min(bytes - done, 1 << 30);
-            _stream.ReadExactly(new Span<byte>(start + done, chunk));
-            done += chunk;
-        }
     }
 
     public override void Dispose() => _stream.Dispose();

@@ -4,8 +4,9 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Gwt.Modeling;
 
 /// <summary>
-/// A checkpoint split into several safetensors files by <c>save_pretrained(max_shard_size=...)</c>:
-/// <c>model.safetensors.index.json</c> maps every key to its shard (<c>{"weight_map": {key: file}}</c>). The index is
+/// A checkpoint split into several files by <c>save_pretrained(max_shard_size=...)</c>:
+/// <c>model.safetensors.index.json</c> (safetensors shards) or <c>pytorch_model.bin.index.json</c> (PyTorch shards,
+/// read by <see cref="PyTorchBinFile"/>) maps every key to its shard (<c>{"weight_map": {key: file}}</c>). The index is
 /// validated before any tensor is read: every shard it names exists and is a valid safetensors file, and every key
 /// lies in exactly one shard, the one the index names.
 /// </summary>
@@ -14,10 +15,17 @@ internal sealed class ShardedSafeTensors : CheckpointTensors
     /// <summary>The index file name Hugging Face writes.</summary>
     public const string IndexFileName = "model.safetensors.index.json";
 
-    private readonly List<SafeTensorFile> _shards;
-    private readonly Dictionary<string, SafeTensorFile> _byKey;
+    /// <summary>The index file name Hugging Face writes for PyTorch (<c>.bin</c>) shards.</summary>
+    public const string BinIndexFileName = "pytorch_model.bin.index.json";
 
-    private ShardedSafeTensors(string indexPath, List<SafeTensorFile> shards, Dictionary<string, SafeTensorFile> byKey)
+    /// <summary>True when <paramref name="path"/> names a shard index of either kind.</summary>
+    public static bool IsIndex(string path) =>
+        path.EndsWith(IndexFileName, StringComparison.Ordinal) || path.EndsWith(BinIndexFileName, StringComparison.Ordinal);
+
+    private readonly List<CheckpointTensors> _shards;
+    private readonly Dictionary<string, CheckpointTensors> _byKey;
+
+    private ShardedSafeTensors(string indexPath, List<CheckpointTensors> shards, Dictionary<string, CheckpointTensors> byKey)
     {
         Source = indexPath;
         _shards = shards;
@@ -54,7 +62,8 @@ internal sealed class ShardedSafeTensors : CheckpointTensors
         var folder = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;
         var weightMap = ReadWeightMap(indexPath);
         var files = weightMap.Values.Distinct(StringComparer.Ordinal).OrderBy(f => f, StringComparer.Ordinal).ToList();
-        var shards = new List<SafeTensorFile>();
+        bool bin = indexPath.EndsWith(BinIndexFileName, StringComparison.Ordinal);
+        var shards = new List<CheckpointTensors>();
         try
         {
             foreach (var file in files)
@@ -68,9 +77,9 @@ internal sealed class ShardedSafeTensors : CheckpointTensors
                 {
                     throw new FileNotFoundException($"'{indexPath}' names shard '{file}', which does not exist in '{folder}'.", path);
                 }
-                shards.Add(new SafeTensorFile(path, shards.Count));
+                shards.Add(bin ? new PyTorchBinFile(path, shards.Count) : new SafeTensorFile(path, shards.Count));
             }
-            var byKey = new Dictionary<string, SafeTensorFile>(StringComparer.Ordinal);
+            var byKey = new Dictionary<string, CheckpointTensors>(StringComparer.Ordinal);
             foreach (var shard in shards)
             {
                 var name = Path.GetFileName(shard.Source);

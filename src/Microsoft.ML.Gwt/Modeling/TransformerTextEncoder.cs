@@ -94,7 +94,8 @@ public sealed class TransformerTextEncoder : IDisposable
     /// <summary>The last load's report (missing and unused checkpoint keys).</summary>
     public CheckpointLoadReport? LoadReport { get; private init; }
 
-    /// <summary>Loads a checkpoint folder: <c>config.json</c>, <c>model.safetensors</c> and the tokenizer files.</summary>
+    /// <summary>Loads a checkpoint folder: <c>config.json</c>, the weights (<see cref="CheckpointLoader.WeightsPath"/>:
+    /// safetensors, or <c>pytorch_model.bin</c> read weights-only) and the tokenizer files.</summary>
     public static TransformerTextEncoder FromPretrained(string folder, Device? device = null)
     {
         var config = CheckpointLoader.ReadConfig(folder);

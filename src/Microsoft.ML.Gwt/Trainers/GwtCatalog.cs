@@ -22,8 +22,8 @@ public static class GwtCatalog
     /// <param name="batchSize">Examples per batch. Default 32.</param>
     /// <param name="maxEpochs">Passes over the data. Default 10.</param>
     /// <param name="validationSet">Data to validate on after each epoch. Default null.</param>
-    /// <param name="pretrainedModelPath">A local Hugging Face checkpoint folder (<c>config.json</c>, <c>model.safetensors</c>,
-    /// tokenizer files) to fine-tune; see <see cref="GwtTextClassificationTrainer.Options.PretrainedModelPath"/>. Default null:
+    /// <param name="pretrainedModelPath">A local Hugging Face checkpoint folder (<c>config.json</c>, <c>model.safetensors</c>
+    /// or <c>pytorch_model.bin</c>, tokenizer files) to fine-tune; see <see cref="GwtTextClassificationTrainer.Options.PretrainedModelPath"/>. Default null:
     /// a <see cref="GwtModelSize.Tiny"/> encoder trained from scratch.</param>
     /// <param name="maxSequenceLength">Tokens per example (longer text is truncated). Default null: 128, or the
     /// checkpoint's position table when it is shorter; a value beyond the checkpoint's table is an error.</param>

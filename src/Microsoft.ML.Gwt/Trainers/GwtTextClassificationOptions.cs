@@ -92,7 +92,8 @@ public sealed partial class GwtTextClassificationTrainer
         /// <summary>Data to measure accuracy and loss on after every epoch (all of it), and for early stopping.</summary>
         public IDataView? ValidationSet { get; set; }
 
-        /// <summary>A local Hugging Face checkpoint folder (<c>config.json</c>, <c>model.safetensors</c>, tokenizer
+        /// <summary>A local Hugging Face checkpoint folder (<c>config.json</c>, <c>model.safetensors</c> or
+        /// <c>pytorch_model.bin</c> read weights-only (<see cref="Modeling.CheckpointLoader.WeightsPath"/>), tokenizer
         /// files) to fine-tune. When null, an encoder of <see cref="ModelSize"/> is trained from scratch with a
         /// vocabulary fitted to the training text.</summary>
         public string? PretrainedModelPath { get; set; }

@@ -17,15 +17,6 @@ public sealed class CheckpointLoaderTests
     }
 
     [TestMethod]
-    public void PytorchBinOnlyFolderSaysSafetensorsIsRequired()
-    {
-        var dir = CopyCheckpoint("bert-tiny");
-        File.Move(Path.Combine(dir, "model.safetensors"), Path.Combine(dir, "pytorch_model.bin"));
-        var ex = Assert.ThrowsExactly<NotSupportedException>(() => TransformerTextEncoder.FromPretrained(dir));
-        StringAssert.Contains(ex.Message, "safetensors");
-    }
-
-    [TestMethod]
     public void ShapeMismatchNamesKeyAndBothShapes()
     {
         var dir = CopyCheckpoint("bert-tiny");

@@ -65,6 +65,9 @@ public sealed class FamilyParityTests
     [DataRow("deberta-v2-tiny-buckets8")]
     [DataRow("deberta-v2-tiny-conv")]
     [DataRow("bert-sharded-tiny")]
+    [DataRow("bert-bin-tiny")]
+    [DataRow("bert-bin-legacy-tiny")]
+    [DataRow("bert-bin-sharded-tiny")]
     public void HiddenStatesAndLogitsMatchTheReferenceOnPaddedBatches(string name)
     {
         var folder = EncoderParityTests.Checkpoint(name);
