@@ -1,6 +1,6 @@
 using Microsoft.ML.Runtime;
-
 using Microsoft.ML.Gwt.Core.Scoring;
+
 namespace Microsoft.ML.Gwt.Onnx;
 
 /// <summary>Saving and loading through ML.NET's model files.</summary>

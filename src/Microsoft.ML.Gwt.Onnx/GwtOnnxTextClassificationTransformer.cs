@@ -3,8 +3,8 @@ using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Runtime;
-
 using Microsoft.ML.Gwt.Core.Scoring;
+
 namespace Microsoft.ML.Gwt.Onnx;
 
 /// <summary>How ONNX Runtime runs an exported classifier.</summary>

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Gwt.Modeling;
 using Onnx;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.OnnxImport;
 
 /// <summary>A weight under its Hugging Face name, in Hugging Face's layout (a linear weight is <c>[out, in]</c>).</summary>

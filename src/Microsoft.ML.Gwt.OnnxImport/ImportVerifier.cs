@@ -4,8 +4,8 @@ using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TorchSharp;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.OnnxImport;
 
 /// <summary>The outcome of a verification: the largest difference and where.</summary>

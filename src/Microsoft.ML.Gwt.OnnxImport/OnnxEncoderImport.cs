@@ -6,9 +6,9 @@ using System.Text.Json.Nodes;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Core.Tokenization;
 using TorchSharp;
-
 using Microsoft.ML.Gwt.Core.Modeling;
 using Microsoft.ML.Gwt.Core.IO;
+
 namespace Microsoft.ML.Gwt.OnnxImport;
 
 /// <summary>

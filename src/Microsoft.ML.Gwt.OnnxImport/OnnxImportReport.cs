@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.ML.Gwt.Modeling;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.OnnxImport;
 
 /// <summary>What <see cref="OnnxEncoderImport"/> wrote and how closely the import agrees with the original graph.</summary>

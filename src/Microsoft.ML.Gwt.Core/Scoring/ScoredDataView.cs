@@ -1,7 +1,7 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Core.Tokenization;
-
 using Microsoft.ML.Gwt.Core.Threading;
+
 namespace Microsoft.ML.Gwt.Core.Scoring;
 
 /// <summary>Getters of the score and predicted-label columns over a source of class probabilities.</summary>

@@ -1,6 +1,6 @@
 using System.Text;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Core.Tokenization;
 
 /// <summary>Token ids of one example (one sentence or a sentence pair) with their segment (token type) ids.</summary>

@@ -2,8 +2,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Modeling;
 
 /// <summary>

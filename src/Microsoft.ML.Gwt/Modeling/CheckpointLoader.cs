@@ -1,8 +1,8 @@
 using Microsoft.ML.Gwt.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Modeling;
 
 /// <summary>What loading a checkpoint into a module did: keys the module wanted but the checkpoint lacked (left at

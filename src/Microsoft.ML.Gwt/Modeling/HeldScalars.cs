@@ -22,6 +22,12 @@ internal static class HeldScalars
     /// <summary><c>a += b</c>, in place.</summary>
     public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, One);
 
+    /// <summary>Zero, for comparisons.</summary>
+    public static readonly Scalar Zero = 0.ToScalar();
+
+    /// <summary>The label value that losses ignore (-100, Hugging Face's and PyTorch's <c>ignore_index</c>).</summary>
+    public static readonly Scalar IgnoreIndex = (-100L).ToScalar();
+
     /// <summary>The alpha of a subtraction (libtorch's <c>sub</c> is <c>add</c> with alpha -1, exactly).</summary>
     public static readonly Scalar MinusOne = (-1).ToScalar();
 

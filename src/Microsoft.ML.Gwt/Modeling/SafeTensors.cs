@@ -3,8 +3,8 @@ using System.Text;
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.IO;
+
 namespace Microsoft.ML.Gwt.Modeling;
 
 /// <summary>One tensor's entry in a safetensors header.</summary>

@@ -1,7 +1,7 @@
 using Microsoft.ML.Gwt.Modeling;
 using Onnx;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.OnnxExport;
 
 /// <summary>

@@ -2,8 +2,8 @@ using Microsoft.ML.Gwt.Modeling;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.OnnxExport;
 
 /// <summary>

@@ -1,6 +1,6 @@
 using Microsoft.ML.Gwt.Modeling;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.OnnxExport;
 
 /// <summary>

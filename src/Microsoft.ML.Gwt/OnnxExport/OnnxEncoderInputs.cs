@@ -1,7 +1,7 @@
 using Microsoft.ML.Gwt.Modeling;
 using Onnx;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.OnnxExport;
 
 /// <summary>The graph inputs of an exported encoder: <c>input_ids</c>, <c>attention_mask</c> (int64

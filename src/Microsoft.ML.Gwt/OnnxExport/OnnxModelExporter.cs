@@ -2,8 +2,8 @@ using Google.Protobuf;
 using Microsoft.ML.Gwt.Modeling;
 using Onnx;
 using TorchSharp;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.OnnxExport;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Wavelets;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -234,7 +235,8 @@ public sealed class GwtAdam : OptimizerHelper
                 }
                 if (GradientScale != 1.0)
                 {
-                    grad.mul_(GradientScale);
+                    using var gradientScale = GradientScale.ToScalar();
+                    grad.mul_(gradientScale);
                 }
                 Update(param, grad, state, h);
             }
@@ -288,7 +290,8 @@ public sealed class GwtAdam : OptimizerHelper
         {
             if (GradientScale != 1.0)
             {
-                g32.mul_(GradientScale);
+                using var gradientScale = GradientScale.ToScalar();
+                g32.mul_(gradientScale);
             }
             Update(master, g32, state, h);
         }
@@ -315,13 +318,12 @@ public sealed class GwtAdam : OptimizerHelper
     private static void AdamWStepTensor(Tensor p, Tensor g, GwtAdamState s, Hyper h)
     {
         using var scope = torch.NewDisposeScope();
-        double bc1 = 1 - Math.Pow(h.Beta1, s.Step);
-        double bc2 = 1 - Math.Pow(h.Beta2, s.Step);
-        p.mul_(1 - h.Lr * h.WeightDecay);
-        s.ExpAvg.mul_(h.Beta1).add_(g, alpha: 1 - h.Beta1);
-        s.ExpAvgSq.mul_(h.Beta2).addcmul_(g, g, value: 1 - h.Beta2);
-        var denom = (s.ExpAvgSq.sqrt() / Math.Sqrt(bc2)).add_(h.Eps);
-        p.addcdiv_(s.ExpAvg, denom, value: -h.Lr / bc1);
+        using var k = new StepScalars(h, s.Step);
+        p.mul_(k.Decay);
+        s.ExpAvg.mul_(k.Beta1).add_(g, k.OneMinusBeta1);
+        s.ExpAvgSq.mul_(k.Beta2).addcmul_(g, g, k.OneMinusBeta2);
+        var denom = s.ExpAvgSq.sqrt().div_(k.SqrtBc2).add_(k.Eps, HeldScalars.One);
+        p.addcdiv_(s.ExpAvg, denom, k.MinusLrOverBc1);
     }
 
     /// <summary>The GWT rule as tensor operations (any device): the literal transform, normalization and inverse.</summary>
@@ -329,14 +331,13 @@ public sealed class GwtAdam : OptimizerHelper
     {
         using var scope = torch.NewDisposeScope();
         int ax = s.Axis;
-        double bc1 = 1 - Math.Pow(h.Beta1, s.Step);
-        double bc2 = 1 - Math.Pow(h.Beta2, s.Step);
+        using var k = new StepScalars(h, s.Step);
         using var coeffs = HaarWavelet.Forward(g, s.Level, ax);
         var a = coeffs.Approximation;
-        s.ExpAvg.mul_(h.Beta1).add_(a, alpha: 1 - h.Beta1);
-        s.ExpAvgSq.mul_(h.Beta2).addcmul_(a, a, value: 1 - h.Beta2);
-        var denom = (s.ExpAvgSq.sqrt() / Math.Sqrt(bc2)).add_(h.Eps);
-        var approx = (s.ExpAvg / bc1).div_(denom);
+        s.ExpAvg.mul_(k.Beta1).add_(a, k.OneMinusBeta1);
+        s.ExpAvgSq.mul_(k.Beta2).addcmul_(a, a, k.OneMinusBeta2);
+        var denom = s.ExpAvgSq.sqrt().div_(k.SqrtBc2).add_(k.Eps, HeldScalars.One);
+        var approx = s.ExpAvg.div(k.Bc1).div_(denom);
         var details = new Tensor[s.Level];
         for (int j = 0; j < s.Level; j++)
         {
@@ -349,11 +350,12 @@ public sealed class GwtAdam : OptimizerHelper
         Tensor scale;
         if (h.Limiter)
         {
-            var norm = approx.to(ScalarType.Float64).square().sum().sqrt();
+            var wide = approx.to(ScalarType.Float64);
+            var norm = wide.mul(wide).sum().sqrt(); // not square(): TorchSharp's square is pow with a temporary Scalar (HeldScalars)
             if (s.Step > 1)
             {
-                var limited = (s.PreviousNorm * h.Growth / norm).clamp_max_(1.0);
-                scale = torch.where(s.PreviousNorm > 0, limited, torch.ones_like(limited));
+                var limited = s.PreviousNorm.mul(k.Growth).div_(norm).clamp_max_(HeldScalars.One);
+                scale = torch.where(s.PreviousNorm.gt(HeldScalars.Zero), limited, torch.ones_like(limited));
             }
             else
             {
@@ -366,7 +368,49 @@ public sealed class GwtAdam : OptimizerHelper
         {
             scale = torch.ones(Array.Empty<long>(), p.dtype, p.device);
         }
-        p.mul_(1 - h.Lr * h.WeightDecay);
-        p.sub_(update.mul_(scale).mul_(h.Lr * h.Alpha));
+        p.mul_(k.Decay);
+        p.add_(update.mul_(scale).mul_(k.LrTimesAlpha), HeldScalars.MinusOne);
+    }
+
+    /// <summary>One step's numbers as Scalars that live until the step's tensor operations are done (a temporary
+    /// Scalar may be freed while libtorch still reads it; see <see cref="HeldScalars"/>).</summary>
+    private sealed class StepScalars : IDisposable
+    {
+        public StepScalars(Hyper h, long step)
+        {
+            double bc1 = 1 - Math.Pow(h.Beta1, step);
+            double bc2 = 1 - Math.Pow(h.Beta2, step);
+            Decay = (1 - h.Lr * h.WeightDecay).ToScalar();
+            Beta1 = h.Beta1.ToScalar();
+            OneMinusBeta1 = (1 - h.Beta1).ToScalar();
+            Beta2 = h.Beta2.ToScalar();
+            OneMinusBeta2 = (1 - h.Beta2).ToScalar();
+            SqrtBc2 = Math.Sqrt(bc2).ToScalar();
+            Bc1 = bc1.ToScalar();
+            Eps = h.Eps.ToScalar();
+            MinusLrOverBc1 = (-h.Lr / bc1).ToScalar();
+            Growth = h.Growth.ToScalar();
+            LrTimesAlpha = (h.Lr * h.Alpha).ToScalar();
+        }
+
+        public Scalar Decay { get; }
+        public Scalar Beta1 { get; }
+        public Scalar OneMinusBeta1 { get; }
+        public Scalar Beta2 { get; }
+        public Scalar OneMinusBeta2 { get; }
+        public Scalar SqrtBc2 { get; }
+        public Scalar Bc1 { get; }
+        public Scalar Eps { get; }
+        public Scalar MinusLrOverBc1 { get; }
+        public Scalar Growth { get; }
+        public Scalar LrTimesAlpha { get; }
+
+        public void Dispose()
+        {
+            foreach (var s in new[] { Decay, Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, SqrtBc2, Bc1, Eps, MinusLrOverBc1, Growth, LrTimesAlpha })
+            {
+                s.Dispose();
+            }
+        }
     }
 }

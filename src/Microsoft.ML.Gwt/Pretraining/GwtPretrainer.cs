@@ -7,8 +7,8 @@ using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Pretraining;
 
 /// <summary>What a pre-training run did.</summary>

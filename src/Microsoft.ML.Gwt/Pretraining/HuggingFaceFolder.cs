@@ -2,8 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Core.Tokenization;
-
 using Microsoft.ML.Gwt.Core.IO;
+
 namespace Microsoft.ML.Gwt.Pretraining;
 
 /// <summary>

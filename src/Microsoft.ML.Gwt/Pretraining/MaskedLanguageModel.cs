@@ -4,8 +4,8 @@ using TorchSharp.Modules;
 using TransformerEncoder = Microsoft.ML.Gwt.Modeling.TransformerEncoder;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Pretraining;
 
 /// <summary>
@@ -120,7 +120,7 @@ public sealed class MaskedLanguageModel : nn.Module
         using var scope = torch.NewDisposeScope();
         var hidden = Encoder.Forward(inputIds, attentionMask, tokenTypeIds);
         var flatLabels = labels.reshape(-1);
-        var chosen = flatLabels.ne(-100).nonzero().squeeze(1);
+        var chosen = flatLabels.ne(HeldScalars.IgnoreIndex).nonzero().squeeze(1);
         var picked = hidden.reshape(-1, hidden.shape[^1]).index_select(0, chosen);
         var logits = Predict(picked);
         return functional.cross_entropy(logits, flatLabels.index_select(0, chosen)).MoveToOuterDisposeScope();

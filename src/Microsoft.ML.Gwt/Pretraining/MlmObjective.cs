@@ -75,7 +75,7 @@ internal sealed class MlmObjective : ITrainingObjective<MlmBatch>
             _throwIfCancelled();
             using var scope = torch.NewDisposeScope();
             var (ids, mask, labels) = Tensors(chunk, _padId, _device);
-            long n = labels.ne(MlmMasker.Ignore).sum().item<long>();
+            long n = labels.ne(HeldScalars.IgnoreIndex).sum().item<long>();
             if (n > 0)
             {
                 sum += _model.Loss(ids, mask, labels).item<float>() * (double)n;

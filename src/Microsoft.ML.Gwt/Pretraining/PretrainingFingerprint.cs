@@ -2,8 +2,8 @@ using System.Globalization;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Gwt.Training;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Pretraining;
 
 /// <summary>What a pre-training run's weights depend on: the packed data, the architecture, the tokenizer and every

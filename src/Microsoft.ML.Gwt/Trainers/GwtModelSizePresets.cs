@@ -1,6 +1,6 @@
 using Microsoft.ML.Gwt.Modeling;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>What a <see cref="GwtModelSize"/> means: the <see cref="TransformerConfig"/> preset of the same name, the

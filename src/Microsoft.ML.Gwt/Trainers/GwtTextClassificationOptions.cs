@@ -1,8 +1,8 @@
 using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Gwt.Optim;
 using TorchSharp.Modules;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>The optimizer the trainer uses.</summary>

@@ -1,7 +1,7 @@
 using Microsoft.ML.Gwt.Core.IO;
-
 using Microsoft.ML.Gwt.OnnxExport;
 using Microsoft.ML.Gwt.Core.Scoring;
+
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>Export to ONNX.</summary>

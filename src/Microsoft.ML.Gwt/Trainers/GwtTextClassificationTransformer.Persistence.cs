@@ -3,9 +3,9 @@ using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Runtime;
 using TorchSharp;
-
 using Microsoft.ML.Gwt.Core.Scoring;
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>Saving and loading through ML.NET's model files.</summary>

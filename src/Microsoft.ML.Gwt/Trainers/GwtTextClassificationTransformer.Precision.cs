@@ -3,8 +3,8 @@ using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Scoring;
+
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>Scoring in the model's precision: a low-precision copy of the float32 model, built on first use.</summary>

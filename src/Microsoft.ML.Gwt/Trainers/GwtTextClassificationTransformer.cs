@@ -4,9 +4,9 @@ using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Scoring;
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>

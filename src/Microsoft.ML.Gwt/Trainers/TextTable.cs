@@ -1,6 +1,6 @@
 using Microsoft.ML.Gwt.Training;
-
 using Microsoft.ML.Gwt.Core.Scoring;
+
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>A text table training reads: the <see cref="IDataView"/>, its columns, and what the scan found (row count,

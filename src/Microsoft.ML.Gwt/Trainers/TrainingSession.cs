@@ -6,9 +6,9 @@ using Microsoft.ML.Gwt.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Threading;
 using Microsoft.ML.Gwt.Core.Scoring;
+
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>One classifier training run behind <see cref="GwtTextClassificationTrainer.Fit"/>: the trainer's options mapped

@@ -51,8 +51,9 @@ internal sealed class PrecisionTraining : IDisposable
             {
                 return nn.utils.clip_grad_norm_(parameters, maxNorm);
             }
-            var norms = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => torch.linalg.vector_norm(g!)).ToArray();
-            return norms.Length == 0 ? 0 : torch.linalg.vector_norm(torch.stack(norms)).item<float>();
+            // Tensor.norm takes p as a float; linalg.vector_norm makes a temporary Scalar that may be freed mid-call (HeldScalars).
+            var norms = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!.norm()).ToArray();
+            return norms.Length == 0 ? 0 : torch.stack(norms).norm().item<float>();
         }
         double sumSquares = 0;
         foreach (var p in parameters)
@@ -63,7 +64,7 @@ internal sealed class PrecisionTraining : IDisposable
                 continue;
             }
             using var wide = g.to(ScalarType.Float32);
-            using var norm = torch.linalg.vector_norm(wide);
+            using var norm = wide.norm();
             double n = norm.item<float>();
             sumSquares += n * n;
         }

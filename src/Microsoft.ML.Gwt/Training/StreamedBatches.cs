@@ -1,4 +1,5 @@
 using Microsoft.ML.Gwt.Core.Threading;
+
 namespace Microsoft.ML.Gwt.Training;
 
 /// <summary>

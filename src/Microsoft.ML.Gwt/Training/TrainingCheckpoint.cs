@@ -3,8 +3,8 @@ using System.Text.Json;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.IO;
+
 namespace Microsoft.ML.Gwt.Training;
 
 /// <summary>A loaded checkpoint: where the run stands, and the best epoch's weights (CPU tensors the caller owns) when

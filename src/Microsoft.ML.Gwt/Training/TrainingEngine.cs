@@ -234,11 +234,20 @@ internal sealed class TrainingEngine<TBatch>
         }
         if (_o.Hooks.PoisonStep?.Invoke(step + 1) == true)
         {
-            loss = loss * double.NaN;
+            using var nan = double.NaN.ToScalar();
+            loss = loss.mul(nan);
         }
         double value = loss.item<float>();
         double factor = weight * _precision.LossScale; // float16: the loss scale keeps small gradients from flushing to zero
-        (factor == 1.0 ? loss : loss * factor).backward();
+        if (factor == 1.0)
+        {
+            loss.backward();
+        }
+        else
+        {
+            using var scale = factor.ToScalar(); // held for the call (HeldScalars says why)
+            loss.mul(scale).backward();
+        }
         return value;
     }
 

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Microsoft.ML.Gwt.Modeling;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Gwt.Wavelets;
@@ -51,7 +52,9 @@ public sealed class HaarCoefficients : IDisposable
 /// </summary>
 public static class HaarWavelet
 {
-    private static readonly double InvSqrt2 = 1.0 / Math.Sqrt(2.0);
+    /// <summary>1/√2 as a process-lifetime Scalar (a temporary one may be freed while libtorch reads it; see
+    /// <see cref="HeldScalars"/>).</summary>
+    private static readonly Scalar InvSqrt2 = (1.0 / Math.Sqrt(2.0)).ToScalar();
 
     /// <summary>The length of the approximation (and the coarsest detail band) after <paramref name="levels"/> levels.</summary>
     public static long ApproximationLength(long length, int levels)
@@ -93,8 +96,8 @@ public static class HaarWavelet
             long half = padded.shape[ax] / 2;
             using var even = padded.slice(ax, 0, 2 * half, 2);
             using var odd = padded.slice(ax, 1, 2 * half, 2);
-            var approx = (even + odd).mul_(InvSqrt2);
-            details[levels - 1 - level] = (even - odd).mul_(InvSqrt2);
+            var approx = even.Plus(odd).mul_(InvSqrt2);
+            details[levels - 1 - level] = even.Minus(odd).mul_(InvSqrt2);
             current.Dispose();
             current = approx;
         }
@@ -115,8 +118,8 @@ public static class HaarWavelet
             var detail = details[i];
             long len = detail.shape[ax];
             using var a = current.shape[ax] == len ? current.alias() : current.narrow(ax, 0, len);
-            using var even = (a + detail).mul_(InvSqrt2);
-            using var odd = (a - detail).mul_(InvSqrt2);
+            using var even = a.Plus(detail).mul_(InvSqrt2);
+            using var odd = a.Minus(detail).mul_(InvSqrt2);
             // Interleave even and odd samples along the axis.
             using var stacked = torch.stack(new[] { even, odd }, ax + 1);
             var shape = (long[])even.shape.Clone();

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.ML.Gwt.Modeling;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Tests.Modeling;
 
 [TestClass]

@@ -1,7 +1,7 @@
 using Microsoft.ML.Gwt.Modeling;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Tests.Modeling;
 
 [TestClass]

@@ -3,8 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.ML.Gwt.Modeling;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Tests.Modeling;
 
 /// <summary>Small configurations of every family and checkpoint folders written from our own modules (for loader

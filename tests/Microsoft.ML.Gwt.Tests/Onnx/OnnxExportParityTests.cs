@@ -4,8 +4,8 @@ using Microsoft.ML.Gwt.Onnx;
 using Microsoft.ML.Gwt.Tests.Modeling;
 using Microsoft.ML.OnnxRuntime;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.OnnxExport;
+
 namespace Microsoft.ML.Gwt.Tests.Onnx;
 
 /// <summary>Every family's exported graph gives TorchSharp's probabilities within 1e-4 in ONNX Runtime, on the padded

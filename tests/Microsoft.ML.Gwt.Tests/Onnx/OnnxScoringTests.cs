@@ -4,9 +4,9 @@ using Microsoft.ML.Gwt.Onnx;
 using Microsoft.ML.Gwt.Tests.Modeling;
 using Microsoft.ML.Gwt.Tests.Trainers;
 using Microsoft.ML.Gwt.Trainers;
-
 using Microsoft.ML.Gwt.OnnxExport;
 using Microsoft.ML.Gwt.Core.Scoring;
+
 namespace Microsoft.ML.Gwt.Tests.Onnx;
 
 /// <summary>A trained model exported for ONNX Runtime scores like the TorchSharp model in ML.NET: Transform,

@@ -4,8 +4,8 @@ using Microsoft.ML.Gwt.Pretraining;
 using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Gwt.Trainers;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Tests.Pretraining;
 
 [TestClass]

@@ -2,8 +2,8 @@ using System.Text.Json;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Pretraining;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Tests.Pretraining;
 
 [TestClass]

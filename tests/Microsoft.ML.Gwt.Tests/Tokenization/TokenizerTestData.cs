@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Core.Tokenization;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Tests.Tokenization;
 
 /// <summary>The committed tokenizer test data (TestData/tokenizers, generated once by make_tokenizers.py).</summary>

@@ -1,8 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Trainers;
-
 using Microsoft.ML.Gwt.Core.Scoring;
+
 namespace Microsoft.ML.Gwt.Tests.Trainers;
 
 public sealed class TypedRow<T>

@@ -3,8 +3,8 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Tests.Modeling;
 using Microsoft.ML.Gwt.Trainers;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Tests.Trainers;
 
 [TestClass]

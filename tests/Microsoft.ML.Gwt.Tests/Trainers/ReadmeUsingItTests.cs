@@ -3,8 +3,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Tests.Packaging;
 using Microsoft.ML.Gwt.Trainers;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 namespace Microsoft.ML.Gwt.Tests.Trainers;
 
 /// <summary>A row as the README's "Using it" snippet describes it: string Label and string Text.</summary>

@@ -3,9 +3,9 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Tests.Training;
 using Microsoft.ML.Gwt.Core.Tokenization;
 using Microsoft.ML.Gwt.Trainers;
-
 using Microsoft.ML.Gwt.Core.Scoring;
 using Microsoft.ML.Gwt.Core.Threading;
+
 namespace Microsoft.ML.Gwt.Tests.Trainers;
 
 /// <summary><see cref="ScoredDataView"/>: tokenizing ahead on a producer thread, one cursor over the input, early

@@ -1,6 +1,6 @@
 using Microsoft.ML.Gwt.Training;
-
 using Microsoft.ML.Gwt.Core.Threading;
+
 namespace Microsoft.ML.Gwt.Tests.Training;
 
 [TestClass]
