@@ -7,8 +7,8 @@ using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 int steps = 200, batch = 8, tokens = 128, layers = 12, level = 2;
 string? child = null;
 for (int i = 0; i < args.Length; i++)

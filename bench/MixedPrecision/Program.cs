@@ -13,8 +13,8 @@ using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
-
 using Microsoft.ML.Gwt.Core.Modeling;
+
 int steps = 3, batch = 8, tokens = 64, layers = 12, rounds = 1;
 string? child = null;
 for (int i = 0; i < args.Length; i++)

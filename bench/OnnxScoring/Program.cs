@@ -13,8 +13,8 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Gwt;
 using Microsoft.ML.Gwt.Onnx;
 using Microsoft.ML.Gwt.Trainers;
-
 using Microsoft.ML.Gwt.OnnxExport;
+
 var inv = CultureInfo.InvariantCulture;
 int rounds = 3, rows = 256, single = 200, epochs = 1;
 bool includeBase = true;

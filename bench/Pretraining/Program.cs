@@ -15,8 +15,8 @@ using Microsoft.ML.Gwt;
 using Microsoft.ML.Gwt.Pretraining;
 using Microsoft.ML.Gwt.Trainers;
 using Microsoft.ML.Gwt.Training;
-
 using Microsoft.ML.Gwt.Core.IO;
+
 int rows = 1500, epochs = 2, tokens = 128, batch = 32, seed = 42, heldOutRows = 300;
 double? adamwLr = null, gwtLr = null, gwtAlpha = null;
 var only = new HashSet<string>(StringComparer.OrdinalIgnoreCase);

