@@ -5,8 +5,10 @@ namespace Microsoft.ML.Gwt.Tests.Trainers;
 
 /// <summary>
 /// The checkpoint default learning rate depends on the checkpoint's width (issue 27): a Tiny encoder pre-trained here and
-/// fine-tuned with every default beats the same Tiny trained from scratch with the same steps, on held-out rows. At the
-/// old size-blind 5e-5 the pre-trained Tiny stayed at chance.
+/// fine-tuned with every default beats the same Tiny trained from scratch with the same steps, on held-out rows. Measured
+/// (2026-12-07): 53.33% against 50.00% on 120 held-out emails; the same run with the old size-blind 5e-5 gave 45.83%
+/// and failed. The margin is small: 48 labelled rows and 24 steps leave both runs near chance. About 3 minutes on the
+/// shared 2-core VM, hence Integration.
 /// </summary>
 [TestClass]
 public sealed class CheckpointDefaultLearningRateTests
@@ -55,7 +57,7 @@ public sealed class CheckpointDefaultLearningRateTests
                 "the trainer logs the checkpoint default it chose");
             double fromScratch = Accuracy(null);
             Assert.IsTrue(messages.Any(m => m.Contains("Learning rate 0.0005 (the default from scratch)", StringComparison.Ordinal)));
-            Console.WriteLine($"held-out MLM loss {pretrained.ValidationLoss.LastOrDefault()}; fine-tuned {fineTuned:P2}, from scratch {fromScratch:P2}");
+            Console.WriteLine($"fine-tuned {fineTuned:P2}, from scratch {fromScratch:P2}");
             Assert.IsGreaterThan(fromScratch, fineTuned, $"fine-tuned from the pre-trained Tiny {fineTuned:P2}, from scratch {fromScratch:P2}");
         }
         finally
