@@ -232,7 +232,7 @@ internal sealed record SampleSettings
                                fine-tune GWT from it and, for comparison, from scratch
           --pretrain-epochs N  (default 3)   --pretrain-optimizer gwt|adamw (default gwt: the paper's pre-training preset)
           --pretrain-lr X      pre-training learning rate (default: the preset's, {DefaultLearningRates.GwtPretraining} with GWT, {DefaultLearningRates.AdamWPretraining} with AdamW); fine-tuning
-                               from the pre-trained encoder uses --lr, else {Runner.PretrainedFineTuneLearningRate}
+                               from the pre-trained encoder uses --lr, else the trainer's checkpoint default ({DefaultLearningRates.FineTuningFor(128)} for Tiny)
           --no-sdca            skip the n-gram + SDCA baseline (FeaturizeText + SdcaMaximumEntropy, on by default)
         """);
 }
@@ -386,19 +386,15 @@ internal static class Runner
             t.TrainingLoss.ToArray(), t.ValidationLoss.ToArray(), t.ValidationAccuracy.ToArray(), options.LearningRate!.Value);
     }
 
-    /// <summary>The fine-tuning learning rate: --lr; else 3e-4 from the sample's own pre-trained encoder (a small model
-    /// needs more than a large checkpoint's <see cref="DefaultLearningRates.FineTuning"/>, and less than from scratch),
-    /// else the trainer's defaults (<see cref="DefaultLearningRates.Classifier"/>, compiled from the library's source).</summary>
+    /// <summary>The fine-tuning learning rate: --lr, else the trainer's default (<see cref="DefaultLearningRates.Classifier"/>,
+    /// compiled from the library's source): from a checkpoint (--pretrained, or the encoder --mlm-pretrain wrote) the rate
+    /// for its hidden size (3e-4 for a Tiny encoder), from scratch 5e-4.</summary>
     public static double FineTuneLearningRate(SampleSettings s) =>
-        s.ChildFrom == Scratch ? DefaultLearningRates.Classifier(null, fromCheckpoint: false)
-        : s.ChildFrom is not null ? s.LearningRate ?? PretrainedFineTuneLearningRate
-            : DefaultLearningRates.Classifier(s.LearningRate, fromCheckpoint: s.Pretrained is not null);
+        DefaultLearningRates.Classifier(s.LearningRate,
+            (s.ChildFrom == Scratch ? null : s.ChildFrom ?? s.Pretrained) is string folder ? Microsoft.ML.Gwt.Modeling.CheckpointLoader.ReadConfig(folder).HiddenSize : null);
 
     /// <summary>The --child-from value of the from-scratch comparison run beside a checkpoint.</summary>
     public const string Scratch = "(scratch)";
-
-    /// <summary>Fine-tuning learning rate of an encoder pre-trained by --mlm-pretrain.</summary>
-    public const double PretrainedFineTuneLearningRate = 3e-4;
 
     /// <summary>Scores the test split again in <paramref name="other"/> precision and prints its metrics next to the
     /// run's own, with the largest probability difference and how many predicted labels agree.</summary>

@@ -76,7 +76,14 @@ public sealed class GwtAdam : OptimizerHelper
     /// <summary>As <see cref="Create(IEnumerable{ValueTuple{string, Parameter}}, GwtAdamOptions?, Func{string, Parameter, bool}?)"/>;
     /// <paramref name="targets"/> gets the names of the GWT-compressed parameters.</summary>
     internal static GwtAdam Create(IEnumerable<(string Name, Parameter Parameter)> parameters, GwtAdamOptions? defaults,
-        Func<string, Parameter, bool>? isTargeted, out List<string> targets)
+        Func<string, Parameter, bool>? isTargeted, out List<string> targets) => Create(parameters, defaults, isTargeted, null, out targets);
+
+    /// <summary>As <see cref="Create(IEnumerable{ValueTuple{string, Parameter}}, GwtAdamOptions?, Func{string, Parameter, bool}?)"/>,
+    /// with <paramref name="untargetedLearningRate"/> (when not null) as the learning rate of the two AdamW groups (the
+    /// parameters <paramref name="isTargeted"/> does not select); <paramref name="targets"/> gets the names of the
+    /// GWT-compressed parameters.</summary>
+    internal static GwtAdam Create(IEnumerable<(string Name, Parameter Parameter)> parameters, GwtAdamOptions? defaults,
+        Func<string, Parameter, bool>? isTargeted, double? untargetedLearningRate, out List<string> targets)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         isTargeted ??= GwtTargets.EncoderLinearWeights;
@@ -92,8 +99,8 @@ public sealed class GwtAdam : OptimizerHelper
             }
         }
         Add(p => p.Targeted, new GwtAdamOptions { Gwt = true });
-        Add(p => !p.Targeted && p.Parameter.dim() >= 2, new GwtAdamOptions { Gwt = false });
-        Add(p => !p.Targeted && p.Parameter.dim() < 2, new GwtAdamOptions { Gwt = false, WeightDecay = 0 });
+        Add(p => !p.Targeted && p.Parameter.dim() >= 2, new GwtAdamOptions { Gwt = false, LearningRate = untargetedLearningRate });
+        Add(p => !p.Targeted && p.Parameter.dim() < 2, new GwtAdamOptions { Gwt = false, WeightDecay = 0, LearningRate = untargetedLearningRate });
         return new GwtAdam(groups, defaults);
     }
 

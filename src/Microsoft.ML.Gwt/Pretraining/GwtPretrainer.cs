@@ -105,7 +105,8 @@ public sealed class GwtPretrainer
         }
         ch.Info(MessageSensitivity.None, $"Pre-training: {data.Sequences} packed sequences of up to {o.MaxSequenceLength} tokens per epoch, " +
             $"vocabulary {tokenizer.VocabSize}, optimizer {o.Optimizer}" + (o.Optimizer == GwtOptimizerKind.Gwt ? $" (level {o.GwtLevel}, alpha {o.GwtAlpha})" : "") +
-            $", learning rate {o.ResolvedLearningRate}, seed {seed}, device {device.type}.");
+            $", learning rate {o.ResolvedLearningRate}" + (o.Optimizer == GwtOptimizerKind.Gwt ? $" (untargeted parameters {o.ResolvedNonTargetLearningRate})" : "") +
+            $", seed {seed}, device {device.type}.");
 
         using var random = new RunRandom(seed);
         if (random.SharingNotice is { } sharing)
@@ -119,7 +120,7 @@ public sealed class GwtPretrainer
         {
             LearningRate = engineOptions.PeakLearningRate, WeightDecay = o.WeightDecay, Level = o.GwtLevel, Alpha = o.GwtAlpha,
             NormGrowthLimiter = o.GwtNormGrowthLimiter,
-        }, selector, out var targets);
+        }, selector, o.ResolvedNonTargetLearningRate, out var targets);
         var checkpoints = o.CheckpointFolder is null ? null
             : new TrainingCheckpoint(o.CheckpointFolder, PretrainingFingerprint.Of(o, seed, config, tokenizer, targets, data.DataHash));
         var objective = new MlmObjective(model, tokenizer.PadId, device, validation is null ? null : packer.Pack(validation), masker, seed,

@@ -28,6 +28,7 @@ internal static class PretrainingFingerprint
             ["ShuffleBufferSize"] = o.ShuffleBufferSize.ToString(CultureInfo.InvariantCulture),
             ["Optimizer"] = o.Optimizer.ToString(),
             ["LearningRate"] = F(o.ResolvedLearningRate),
+            ["NonTargetLearningRate"] = F(o.ResolvedNonTargetLearningRate),
             ["WarmupFraction"] = F(o.WarmupFraction),
             ["WeightDecay"] = F(o.WeightDecay),
             ["GwtLevel"] = o.GwtLevel.ToString(CultureInfo.InvariantCulture),

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML.Gwt.Core.Interop;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Optim;
@@ -46,10 +47,12 @@ internal sealed class TrainingSession
     }
 
     /// <summary>The engine's settings for the trainer's options.</summary>
-    internal static TrainingEngineOptions EngineOptions(GwtTextClassificationTrainer.Options o) => new()
+    /// <param name="o">The trainer's options.</param>
+    /// <param name="checkpointHiddenSize">The hidden size of the checkpoint being fine-tuned; null from scratch.</param>
+    internal static TrainingEngineOptions EngineOptions(GwtTextClassificationTrainer.Options o, int? checkpointHiddenSize) => new()
     {
         MaxEpochs = o.MaxEpochs,
-        PeakLearningRate = DefaultLearningRates.Classifier(o.LearningRate, fromCheckpoint: o.PretrainedModelPath is not null),
+        PeakLearningRate = DefaultLearningRates.Classifier(o.LearningRate, checkpointHiddenSize),
         WarmupFraction = o.WarmupFraction,
         GradientAccumulationSteps = o.GradientAccumulationSteps,
         GradientClipNorm = o.GradientClipNorm,
@@ -68,7 +71,12 @@ internal sealed class TrainingSession
 
     public GwtTrainingResult Run()
     {
-        var engineOptions = EngineOptions(_o);
+        int? checkpointHiddenSize = _o.PretrainedModelPath is null ? null : _model.Encoder.Config.HiddenSize;
+        var engineOptions = EngineOptions(_o, checkpointHiddenSize);
+        _ch.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture, $"Learning rate {engineOptions.PeakLearningRate:G3}") + (_o.LearningRate is not null ? " (set)."
+            : checkpointHiddenSize is int hidden ? string.Create(CultureInfo.InvariantCulture,
+                $" (the default for a checkpoint of hidden size {hidden}: 5e-5 · {DefaultLearningRates.FineTuningReferenceHiddenSize} / {hidden}, kept within [{DefaultLearningRates.FineTuningMinimum:G3}, {DefaultLearningRates.FromScratch:G3}]).")
+            : " (the default from scratch)."));
         // The precision policy casts the model's parameters, so it comes before the optimizer is created over them.
         using var precision = new PrecisionTraining(_model, _computeType);
         using var optimizer = GwtAdam.Create(_model.named_parameters(), new GwtAdamOptions

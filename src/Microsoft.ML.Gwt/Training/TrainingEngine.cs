@@ -197,7 +197,10 @@ internal sealed class TrainingEngine<TBatch>
         double lr = Schedule.At(step);
         foreach (var g in _optimizer.ParamGroups)
         {
-            g.LearningRate = lr;
+            // A group created with its own peak rate (the pre-trainer's untargeted parameters) follows the same schedule,
+            // scaled by its peak over the run's; every other group gets the scheduled rate itself.
+            g.LearningRate = g.InitialLearningRate == Schedule.PeakLearningRate || Schedule.PeakLearningRate == 0
+                ? lr : lr * (g.InitialLearningRate / Schedule.PeakLearningRate);
         }
         int stepRows = batches.Sum(_objective.Rows);
         double lossSum = 0;

@@ -68,6 +68,72 @@ public sealed class PretrainerTests
         }
     }
 
+    /// <summary>With GWT, the parameters it does not compress get <see cref="GwtPretrainingOptions.NonTargetLearningRate"/>
+    /// through the whole schedule: continued from a folder at a rate too small to move a float32 weight, every one of them
+    /// (embeddings, LayerNorms, biases, the MLM head) is bit-identical afterwards while every GWT target has moved.</summary>
+    [TestMethod]
+    public void UntargetedParametersFollowTheirOwnLearningRate()
+    {
+        var ml = new MLContext(1);
+        var first = Temp("nt-a");
+        var second = Temp("nt-b");
+        try
+        {
+            var o = Small(first);
+            o.MaxEpochs = 1;
+            ml.GwtPretraining(o).Fit(Corpus(ml, 40));
+            Assert.AreEqual(1e-3, o.ResolvedNonTargetLearningRate, "the default: AdamW's pre-training rate");
+            ml.GwtPretraining(new GwtPretrainingOptions
+            {
+                OutputFolder = second, ContinueFrom = first, MaxSequenceLength = 32, BatchSize = 8, MaxEpochs = 1, Seed = 3,
+                LearningRate = 1e-2, NonTargetLearningRate = 1e-30, LogEverySteps = 1000,
+            }).Fit(Corpus(ml, 40, offset: 100));
+            var before = SafeTensors.Load(Path.Combine(first, "model.safetensors"));
+            var after = SafeTensors.Load(Path.Combine(second, "model.safetensors"));
+            int targets = 0, others = 0;
+            foreach (var (name, tensor) in before)
+            {
+                bool equal = tensor.equal(after[name]).all().item<bool>();
+                bool targeted = name.Contains("encoder.layer.", StringComparison.Ordinal) && name.EndsWith(".weight", StringComparison.Ordinal) && tensor.dim() == 2;
+                if (targeted)
+                {
+                    Assert.IsFalse(equal, $"{name} is a GWT target and moves at 1e-2");
+                    targets++;
+                }
+                else
+                {
+                    Assert.IsTrue(equal, $"{name} is not a GWT target and moves at 1e-30, i.e. not at all in float32");
+                    others++;
+                }
+            }
+            Assert.AreEqual(12, targets, "6 attention and feed-forward weights in each of Tiny's 2 layers");
+            Assert.IsGreaterThan(10, others);
+        }
+        finally
+        {
+            foreach (var f in new[] { first, second })
+            {
+                if (Directory.Exists(f))
+                {
+                    Directory.Delete(f, recursive: true);
+                }
+            }
+        }
+    }
+
+    [TestMethod]
+    public void NonTargetLearningRateMustBePositiveAndFinite()
+    {
+        foreach (var bad in new[] { 0.0, -1e-3, double.NaN, double.PositiveInfinity })
+        {
+            var o = Small(Temp("bad"));
+            o.NonTargetLearningRate = bad;
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new MLContext(1).GwtPretraining(o).Fit(Corpus(new MLContext(1), 4)));
+            Assert.AreEqual("NonTargetLearningRate", e.ParamName);
+            StringAssert.Contains(e.Message, "NonTargetLearningRate must be a finite number > 0");
+        }
+    }
+
     [TestMethod]
     public void CancelledRunResumesToIdenticalWeights()
     {
