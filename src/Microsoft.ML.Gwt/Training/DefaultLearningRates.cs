@@ -36,7 +36,8 @@ internal static class DefaultLearningRates
         {
             throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, "The hidden size must be > 0.");
         }
-        return Math.Clamp(FineTuning * FineTuningReferenceHiddenSize / hiddenSize, FineTuningMinimum, FromScratch);
+        // Rounded to 10 decimal places: 5e-5 · 768 / 128 is 3.0000000000000003e-4 in binary; the rate is 3e-4.
+        return Math.Round(Math.Clamp(FineTuning * FineTuningReferenceHiddenSize / hiddenSize, FineTuningMinimum, FromScratch), 10);
     }
 
     /// <summary>Training a classifier's encoder from scratch: 5e-4 (a new small encoder needs a larger step).</summary>
