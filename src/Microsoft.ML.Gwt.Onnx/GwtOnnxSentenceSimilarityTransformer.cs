@@ -13,7 +13,7 @@ namespace Microsoft.ML.Gwt.Onnx;
 /// </summary>
 public sealed partial class GwtOnnxSentenceSimilarityTransformer : TextRegressorTransformerBase
 {
-    internal const string LoaderSignature = "GwtOnnxSentenceSimilarity";
+    internal const string LoaderSignature = "GwtOnnxSentenceSim"; // ML.NET keeps loader signatures under 24 characters
 
     private readonly OnnxEncoderSession _session;
     private readonly byte[] _graph;
