@@ -9,7 +9,7 @@ filler words, or the inverse relation with the objects swapped), 0 = nothing in 
 fillers, inverse relations), and a third of the pairs swap the second scene's objects, which keeps almost every word
 but changes up to four attributes, so word overlap alone does not give the label.
 
-Splits: train 4,000, validation 500, test 1,000 pairs, each from its own seed; the test split is held out (nothing is
+Splits: train 16,000, validation 500, test 1,000 pairs, each from its own seed; the test split is held out (nothing is
 tuned on it). Deterministic: the same file from every run (Python's random.Random with fixed seeds).
 Run: /usr/bin/python3 derive.py   (writes shapes-sts.tsv beside this file: Label, Split, Sentence1, Sentence2)
 """
@@ -82,7 +82,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, "shapes-sts.tsv"), "w", encoding="utf-8", newline="\n") as f:
         f.write("Label\tSplit\tSentence1\tSentence2\n")
-        for split, seed, n in [("train", 1, 4000), ("validation", 2, 500), ("test", 3, 1000)]:
+        for split, seed, n in [("train", 1, 16000), ("validation", 2, 500), ("test", 3, 1000)]:
             for label, s1, s2 in pairs(seed, n):
                 f.write(f"{label:.1f}\t{split}\t{s1}\t{s2}\n")
 

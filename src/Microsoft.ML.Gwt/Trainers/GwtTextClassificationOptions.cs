@@ -58,8 +58,9 @@ public enum NonFiniteStepAction
 /// <param name="Loss">Mean training loss over the last step's batch(es).</param>
 /// <param name="LearningRate">The learning rate of the step.</param>
 /// <param name="ExamplesPerSecond">Training throughput since the start of the epoch.</param>
-/// <param name="ValidationLoss">Validation loss, on validation reports only.</param>
-/// <param name="ValidationAccuracy">Validation accuracy over the whole validation set, on validation reports only.</param>
+/// <param name="ValidationLoss">Validation loss (sentence similarity: MSE), on validation reports only.</param>
+/// <param name="ValidationAccuracy">The validation score over the whole validation set, on validation reports only: a
+/// classifier's accuracy, sentence similarity's Pearson correlation.</param>
 public sealed record GwtTrainingProgress(int Epoch, long Step, long TotalSteps, double Loss, double LearningRate,
     double ExamplesPerSecond, double? ValidationLoss = null, double? ValidationAccuracy = null);
 
