@@ -21,7 +21,7 @@ public sealed class GwtOnnxScoringOptions
 /// <summary>
 /// A text classifier exported by Microsoft.ML.Gwt (<c>GwtTextClassificationTransformer.ExportForOnnxScoring</c>),
 /// scored by ONNX Runtime with no TorchSharp: the same <c>Score</c> and <c>PredictedLabel</c> columns as the trained
-/// transformer, lazily and <c>ScoringBatchSize</c> rows per run in <see cref="TextClassifierTransformerBase.Transform"/>,
+/// transformer, lazily and <c>ScoringBatchSize</c> rows per run in <see cref="TextScoringTransformerBase.Transform"/>,
 /// row by row in a <c>PredictionEngine</c>, and saved and loaded by <c>mlContext.Model.Save/Load</c> (the graph, tokenizer and label
 /// values are inside the model file, each with a SHA-256). Scoring is thread-safe.
 /// </summary>
@@ -29,9 +29,8 @@ public sealed partial class GwtOnnxTextClassificationTransformer : TextClassifie
 {
     internal const string LoaderSignature = "GwtOnnxTextClassifier";
 
-    private readonly InferenceSession _session;
+    private readonly OnnxEncoderSession _session;
     private readonly byte[] _graph;
-    private readonly bool _tokenTypes;
 
     internal GwtOnnxTextClassificationTransformer(IHostEnvironment env, byte[] graph, TextTokenizer tokenizer, TextClassifierSettings settings,
         GwtOnnxScoringOptions? options = null)
@@ -39,22 +38,9 @@ public sealed partial class GwtOnnxTextClassificationTransformer : TextClassifie
     {
         _graph = graph;
         ScoringOptions = options ?? new GwtOnnxScoringOptions();
-        using var sessionOptions = new SessionOptions
-        {
-            GraphOptimizationLevel = ScoringOptions.OptimizeGraph ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_DISABLE_ALL,
-            IntraOpNumThreads = ScoringOptions.IntraOpThreads,
-        };
-        try
-        {
-            _session = new InferenceSession(graph, sessionOptions);
-        }
-        catch (OnnxRuntimeException ex)
-        {
-            throw new InvalidDataException($"ONNX Runtime cannot load the classifier's graph: {ex.Message}", ex);
-        }
-        _tokenTypes = _session.InputMetadata.ContainsKey("token_type_ids");
-        var output = _session.OutputMetadata.TryGetValue("probabilities", out var meta) ? meta
-            : throw new InvalidDataException($"The classifier's graph has no 'probabilities' output (outputs: {string.Join(", ", _session.OutputMetadata.Keys)}).");
+        _session = new OnnxEncoderSession(graph, ScoringOptions, "classifier");
+        var output = _session.Outputs.TryGetValue("probabilities", out var meta) ? meta
+            : throw new InvalidDataException($"The classifier's graph has no 'probabilities' output (outputs: {string.Join(", ", _session.Outputs.Keys)}).");
         if (output.Dimensions.Length != 2 || output.Dimensions[1] != settings.Classes)
         {
             throw new InvalidDataException($"The classifier's graph gives probabilities of shape [{string.Join(", ", output.Dimensions)}] but its settings say {settings.Classes} classes.");
@@ -80,35 +66,7 @@ public sealed partial class GwtOnnxTextClassificationTransformer : TextClassifie
     public GwtOnnxScoringOptions ScoringOptions { get; }
 
     /// <summary>Pads the encoded rows to the longest and runs the graph once.</summary>
-    protected override float[] Probabilities(IReadOnlyList<EncodedText> encoded)
-    {
-        int width = Math.Max(1, encoded.Max(e => e.Ids.Length));
-        var ids = new long[encoded.Count * width];
-        var mask = new long[encoded.Count * width];
-        var types = new long[encoded.Count * width];
-        Array.Fill(ids, Tokenizer.PadId);
-        for (int r = 0; r < encoded.Count; r++)
-        {
-            for (int t = 0; t < encoded[r].Ids.Length; t++)
-            {
-                ids[r * width + t] = encoded[r].Ids[t];
-                mask[r * width + t] = 1;
-                types[r * width + t] = encoded[r].TypeIds[t];
-            }
-        }
-        int[] dims = { encoded.Count, width };
-        var inputs = new List<NamedOnnxValue>(3)
-        {
-            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, dims)),
-            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, dims)),
-        };
-        if (_tokenTypes)
-        {
-            inputs.Add(NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(types, dims)));
-        }
-        using var results = _session.Run(inputs);
-        return results[0].AsTensor<float>().ToArray();
-    }
+    protected override float[] Probabilities(IReadOnlyList<EncodedText> encoded) => _session.Run(encoded, Tokenizer.PadId);
 
     /// <summary>Releases the ONNX Runtime session.</summary>
     public override void Dispose() => _session.Dispose();

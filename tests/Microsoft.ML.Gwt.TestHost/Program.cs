@@ -4,13 +4,19 @@
 // it at a known point.
 // With "stream" the data is streamed (no cache) through a shuffle pool smaller than the data, so an epoch's order comes
 // from the source's seeded shuffling cursor, the pool and length-grouping windows of 2 batches (resuming at batch 3: one window skipped unread, one batch of the next).
-//   TestHost <data.tsv.gz> <checkpoint folder or -> <result file> [epochs] [hang step] [stream]
+// Given the shapes-sts.tsv sentence-pair data instead, it trains a sentence-similarity model the same way.
+//   TestHost <data.tsv.gz | shapes-sts.tsv> <checkpoint folder or -> <result file> [epochs] [hang step] [stream]
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.ML;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Trainers;
 
+if (args[0].EndsWith("shapes-sts.tsv", StringComparison.Ordinal))
+{
+    SentenceSimilarityHost.Run(args);
+    return;
+}
 var rows = new List<Row>();
 using (var reader = new StreamReader(new GZipStream(File.OpenRead(args[0]), CompressionMode.Decompress)))
 {

@@ -65,11 +65,78 @@ public static class OnnxScoringFolder
         AtomicFile.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    /// <summary>The manifest's task of a regressor's folder (a classifier's manifest has no task field).</summary>
+    public const string SentenceSimilarityTask = "sentence-similarity";
+
+    /// <summary>Writes a text regressor's folder (a sentence-similarity model; no label values): the manifest says its
+    /// task, so the classifier's <see cref="Read"/> refuses it and <see cref="ReadRegressor"/> reads it.</summary>
+    public static void WriteRegressor(string folder, byte[] graph, TextTokenizer tokenizer, TextRegressorSettings settings)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(settings);
+        Directory.CreateDirectory(folder);
+        var hashes = new JsonObject();
+        void Put(string name, byte[] bytes)
+        {
+            AtomicFile.WriteAllBytes(Path.Combine(folder, name), bytes);
+            hashes[name] = Convert.ToHexString(ModelChecksums.Hash(bytes));
+        }
+        Put(GraphFile, graph);
+        Put(TokenizerFile, ModelPartWriter.Bytes(tokenizer.Save));
+        File.Delete(Path.Combine(folder, LabelsFile));
+        var manifest = new JsonObject
+        {
+            ["format"] = Format,
+            ["task"] = SentenceSimilarityTask,
+            ["sentence1"] = settings.Sentence1,
+            ["sentence2"] = settings.Sentence2,
+            ["scoreColumn"] = settings.ScoreColumn,
+            ["maxSequenceLength"] = settings.MaxSequenceLength,
+            ["scoringBatchSize"] = settings.ScoringBatchSize,
+            ["sha256"] = hashes,
+        };
+        AtomicFile.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Reads and verifies a folder written by <see cref="WriteRegressor"/>.</summary>
+    /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
+    /// <exception cref="FileNotFoundException">A file of the folder is missing; the message names it.</exception>
+    /// <exception cref="InvalidDataException">A file does not match its SHA-256, the manifest is malformed, or the folder
+    /// holds a classifier; the message names the file.</exception>
+    public static (byte[] Graph, TextTokenizer Tokenizer, TextRegressorSettings Settings) ReadRegressor(string folder) =>
+        Open(folder, SentenceSimilarityTask, (root, manifestPath, verified) =>
+        {
+            var graph = verified(GraphFile);
+            var tokenizer = Parse(verified(TokenizerFile), Path.Combine(folder, TokenizerFile), TextTokenizer.Load);
+            var settings = new TextRegressorSettings(root["sentence1"]!.GetValue<string>(), root["sentence2"]?.GetValue<string>(),
+                root["scoreColumn"]!.GetValue<string>(), root["maxSequenceLength"]!.GetValue<int>(), root["scoringBatchSize"]!.GetValue<int>());
+            settings.Validate($"'{manifestPath}'");
+            return (graph, tokenizer, settings);
+        });
+
     /// <summary>Reads and verifies a folder written by <see cref="Write"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
     /// <exception cref="FileNotFoundException">A file of the folder is missing; the message names it.</exception>
     /// <exception cref="InvalidDataException">A file does not match its SHA-256, or the manifest is malformed; the message names the file.</exception>
-    public static (byte[] Graph, TextTokenizer Tokenizer, TextClassifierSettings Settings) Read(string folder)
+    public static (byte[] Graph, TextTokenizer Tokenizer, TextClassifierSettings Settings) Read(string folder) =>
+        Open(folder, task: null, (root, manifestPath, verified) =>
+        {
+            var graph = verified(GraphFile);
+            var tokenizer = Parse(verified(TokenizerFile), Path.Combine(folder, TokenizerFile), TextTokenizer.Load);
+            int classes = root["classes"]!.GetValue<int>();
+            var labels = root["labelNames"] is null ? null : Parse(verified(LabelsFile), Path.Combine(folder, LabelsFile), r => LabelKeys.Load(r, classes));
+            var settings = new TextClassifierSettings(root["sentence1"]!.GetValue<string>(), root["sentence2"]?.GetValue<string>(),
+                root["scoreColumn"]!.GetValue<string>(), root["predictedLabelColumn"]!.GetValue<string>(),
+                root["maxSequenceLength"]!.GetValue<int>(), root["scoringBatchSize"]!.GetValue<int>(), classes, labels);
+            settings.Validate($"'{manifestPath}'");
+            return (graph, tokenizer, settings);
+        });
+
+    /// <summary>Opens a folder's manifest, checks its format and task (null: a classifier's), and reads it with
+    /// <paramref name="read"/>, given a reader of the folder's files that verifies each one's SHA-256.</summary>
+    private static T Open<T>(string folder, string? task, Func<JsonNode, string, Func<string, byte[]>, T> read)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         if (!Directory.Exists(folder))
@@ -97,6 +164,12 @@ public static class OnnxScoringFolder
             {
                 throw new InvalidDataException($"'{manifestPath}' has format {format}; this version reads format {Format}.");
             }
+            string? found = root["task"]?.GetValue<string>();
+            if (found != task)
+            {
+                throw new InvalidDataException($"'{manifestPath}' holds a {found ?? "text classification"} model, not a {task ?? "text classification"} model; " +
+                    $"load it with {(found is null ? "GwtOnnxTextClassificationTransformer" : "GwtOnnxSentenceSimilarityTransformer")}.Load.");
+            }
             byte[] Verified(string name)
             {
                 var path = Path.Combine(folder, name);
@@ -112,15 +185,7 @@ public static class OnnxScoringFolder
                 }
                 return bytes;
             }
-            var graph = Verified(GraphFile);
-            var tokenizer = Parse(Verified(TokenizerFile), Path.Combine(folder, TokenizerFile), TextTokenizer.Load);
-            int classes = root["classes"]!.GetValue<int>();
-            var labels = root["labelNames"] is null ? null : Parse(Verified(LabelsFile), Path.Combine(folder, LabelsFile), r => LabelKeys.Load(r, classes));
-            var settings = new TextClassifierSettings(root["sentence1"]!.GetValue<string>(), root["sentence2"]?.GetValue<string>(),
-                root["scoreColumn"]!.GetValue<string>(), root["predictedLabelColumn"]!.GetValue<string>(),
-                root["maxSequenceLength"]!.GetValue<int>(), root["scoringBatchSize"]!.GetValue<int>(), classes, labels);
-            settings.Validate($"'{manifestPath}'");
-            return (graph, tokenizer, settings);
+            return read(root, manifestPath, Verified);
         }
         catch (Exception ex) when (ex is NullReferenceException or InvalidOperationException or FormatException)
         {

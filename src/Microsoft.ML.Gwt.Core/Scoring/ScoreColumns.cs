@@ -10,7 +10,7 @@ namespace Microsoft.ML.Gwt.Core.Scoring;
 /// The estimator's <c>GwtTextClassificationTrainer.GetOutputSchema</c> and the transformer's output schema are
 /// both built from <see cref="Describe"/>, so what the estimator promises is what the transformer produces.
 /// </summary>
-public sealed class ScoreColumns
+public sealed class ScoreColumns : IScoreColumns
 {
     private const string MulticlassKind = "MulticlassClassification";
 
@@ -73,6 +73,8 @@ public sealed class ScoreColumns
         }
     }
 
+    Delegate IScoreColumns.Getter(int outputColumn, Func<float[]> outputs) => ScoreGetters.Classifier(outputColumn, outputs);
+
     private sealed record Annotation(string Name, DataViewType ItemType, bool Vector, Action<DataViewSchema.Annotations.Builder>? Add);
 
     private sealed record Column(string Name, DataViewType ItemType, bool Vector, bool IsKey, IReadOnlyList<Annotation> Annotations);
@@ -113,6 +115,17 @@ public sealed class ScoreColumns
         yield return new Column(_score, NumberDataViewType.Single, true, false, score);
         yield return new Column(_predicted, NumberDataViewType.UInt32, false, true, predicted);
     }
+}
+
+/// <summary>The columns a scoring transformer adds, made from a row's network outputs.</summary>
+internal interface IScoreColumns
+{
+    /// <summary>Adds the output columns, with their annotation values, to a schema being built.</summary>
+    void AddTo(DataViewSchema.Builder builder);
+
+    /// <summary>The getter of output column <paramref name="outputColumn"/> (0 = the first one added) over a source of
+    /// the current row's outputs.</summary>
+    Delegate Getter(int outputColumn, Func<float[]> outputs);
 }
 
 /// <summary>ML.NET's annotation names (its <c>AnnotationUtils.Kinds</c> is internal).</summary>

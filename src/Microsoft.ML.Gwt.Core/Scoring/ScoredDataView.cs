@@ -4,12 +4,13 @@ using Microsoft.ML.Gwt.Core.Threading;
 
 namespace Microsoft.ML.Gwt.Core.Scoring;
 
-/// <summary>Getters of the score and predicted-label columns over a source of class probabilities.</summary>
+/// <summary>Getters of a classifier's score and predicted-label columns over a source of class probabilities.</summary>
 internal static class ScoreGetters
 {
-    public static Delegate Create<T>(int column, int inputCount, Func<float[]> probabilities)
+    /// <summary>Output column 0: the <c>Score</c> vector; 1: the <c>PredictedLabel</c> key.</summary>
+    public static Delegate Classifier(int outputColumn, Func<float[]> probabilities)
     {
-        if (column == inputCount)
+        if (outputColumn == 0)
         {
             ValueGetter<VBuffer<float>> score = (ref VBuffer<float> v) =>
             {
@@ -47,8 +48,8 @@ internal static class ScoreGetters
     }
 }
 
-/// <summary>What <see cref="ScoredDataView"/> and <see cref="RowMapper"/> need from a text classifier: the TorchSharp
-/// <c>GwtTextClassificationTransformer</c> and the ONNX Runtime <c>GwtOnnxTextClassificationTransformer</c> score
+/// <summary>What <see cref="ScoredDataView"/> and <see cref="RowMapper"/> need from a scoring transformer
+/// (<see cref="TextScoringTransformerBase"/>): the classifiers and the regressors, TorchSharp and ONNX Runtime, score
 /// through the same cursors.</summary>
 internal interface ITextClassifierScorer
 {
@@ -67,8 +68,13 @@ internal interface ITextClassifierScorer
     /// <summary>The token ids of each row (thread-safe: <see cref="ScoredDataView"/> calls it on its producer thread).</summary>
     EncodedText[] Encode(IReadOnlyList<(string? First, string? Second)> rows);
 
-    /// <summary>Class probabilities of each encoded row (one forward pass).</summary>
+    /// <summary>The outputs of each encoded row (one forward pass): class probabilities, or a regression score.</summary>
     float[][] ScoreEncoded(IReadOnlyList<EncodedText> rows);
+
+    /// <summary>The getter of output column <paramref name="outputColumn"/> (0 = the first column the model adds) over a
+    /// source of the current row's outputs. By default a classifier's: <c>Score</c> (the vector) and <c>PredictedLabel</c>
+    /// (the key of the largest).</summary>
+    Delegate ScoreGetter(int outputColumn, Func<float[]> outputs) => ScoreGetters.Classifier(outputColumn, outputs);
 }
 
 /// <summary>The lazy output of a text classifier's <c>Transform</c>: input columns pass through, and when the score or
@@ -209,7 +215,7 @@ internal sealed class ScoredDataView : IDataView
                 int index = column.Index;
                 return (ref TValue v) => Current().Get(index, _slot, ref v);
             }
-            return ScoreGetters.Create<TValue>(column.Index, _inputCount, () => Current().Scores()[_slot]) as ValueGetter<TValue>
+            return _view._parent.ScoreGetter(column.Index - _inputCount, () => Current().Scores()[_slot]) as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}, not {typeof(TValue).Name}.");
         }
 
@@ -305,7 +311,7 @@ internal sealed class RowMapper : IRowToRowMapper
             {
                 return _input.GetGetter<TValue>(_input.Schema[column.Index]);
             }
-            return ScoreGetters.Create<TValue>(column.Index, n, Current) as ValueGetter<TValue>
+            return _mapper._parent.ScoreGetter(column.Index - n, Current) as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}, not {typeof(TValue).Name}.");
         }
 

@@ -2,8 +2,8 @@ using Microsoft.ML.Gwt.Core.Tokenization;
 
 namespace Microsoft.ML.Gwt.Core.Scoring;
 
-/// <summary>The <c>Predict</c> of both text classifiers (TorchSharp and ONNX Runtime): texts in, class probabilities
-/// out, <see cref="ITextClassifierScorer.ScoringBatchSize"/> rows per forward pass.</summary>
+/// <summary>The <c>Predict</c> of the scoring transformers (classifiers and regressors, TorchSharp and ONNX Runtime):
+/// texts in, outputs out, <see cref="ITextClassifierScorer.ScoringBatchSize"/> rows per forward pass.</summary>
 internal static class TextClassifierScoring
 {
     /// <summary>Class probabilities (in key order) of each text and, for a sentence-pair model, its second sentence.</summary>

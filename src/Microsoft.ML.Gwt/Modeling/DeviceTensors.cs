@@ -25,4 +25,7 @@ internal static class DeviceTensors
 
     /// <summary>A one-dimensional int64 tensor of <paramref name="values"/>, on <paramref name="device"/>.</summary>
     public static Tensor FromArray(long[] values, Device device) => MoveTo(torch.tensor(values), device);
+
+    /// <summary>A one-dimensional float32 tensor of <paramref name="values"/>, on <paramref name="device"/>.</summary>
+    public static Tensor FromArray(float[] values, Device device) => MoveTo(torch.tensor(values), device);
 }

@@ -7,7 +7,9 @@ namespace Microsoft.ML.Gwt.Modeling;
 /// <summary>
 /// A sequence classifier laid out as Hugging Face's <c>*ForSequenceClassification</c> of its family: the encoder under
 /// <see cref="EncoderPrefix"/> (<c>bert</c>, <c>roberta</c>, <c>distilbert</c>, <c>electra</c>, <c>deberta</c>) and
-/// the family's <see cref="ClassificationHead"/> at the top level, so fine-tuned checkpoints load by name.
+/// the family's <see cref="ClassificationHead"/> at the top level, so fine-tuned checkpoints load by name. With one label
+/// it is Hugging Face's regression model (<c>num_labels = 1</c>, <c>problem_type</c> "regression"): the same head with one
+/// output, trained with mean squared error on <c>logits.squeeze(-1)</c> (sentence similarity).
 /// </summary>
 public sealed class TextClassificationModel : nn.Module
 {
@@ -16,14 +18,16 @@ public sealed class TextClassificationModel : nn.Module
     {
     }
 
-    /// <summary>Creates the model with freshly initialized weights.</summary>
+    /// <summary>Creates the model with freshly initialized weights: a classifier of <paramref name="numClasses"/> classes
+    /// (at least 2), or with 1 a regression model whose single logit is the score.</summary>
     /// <exception cref="NotSupportedException">The model type is not supported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is below 1.</exception>
     public TextClassificationModel(TransformerConfig config, int numClasses) : base("TextClassificationModel")
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (numClasses < 2)
+        if (numClasses < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least 2 classes.");
+            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least 2 classes (1: a regression head).");
         }
         NumClasses = numClasses;
         Encoder = TransformerEncoder.Create(config, addPooler: true);
@@ -49,7 +53,7 @@ public sealed class TextClassificationModel : nn.Module
     /// <summary>Names of the head's parameters (re-initialized when a checkpoint's label count differs).</summary>
     public IReadOnlyList<string> HeadParameterNames { get; }
 
-    /// <summary>The number of classes.</summary>
+    /// <summary>The number of classes (Hugging Face's <c>num_labels</c>); 1 for a regression model.</summary>
     public int NumClasses { get; }
 
     /// <summary>The name under which the encoder's parameters appear (Hugging Face's <c>base_model_prefix</c>).</summary>

@@ -10,12 +10,16 @@ namespace Microsoft.ML.Gwt.OnnxExport;
 /// Writes a <see cref="TextClassificationModel"/> as one ONNX graph (opset <see cref="OnnxGraphBuilder.Opset"/>): inputs
 /// <c>input_ids</c>, <c>attention_mask</c> and, where the family has token types, <c>token_type_ids</c> (int64
 /// <c>[batch, sequence]</c>, both axes dynamic); output <see cref="ProbabilitiesName"/>, the softmax of the logits
-/// <c>[batch, classes]</c>. Weights are float32 initializers under their PyTorch names.
+/// <c>[batch, classes]</c>, or for a one-output regression model (sentence similarity) <see cref="ScoreName"/>, its logit
+/// <c>[batch]</c>. Weights are float32 initializers under their PyTorch names.
 /// </summary>
 internal static class OnnxModelExporter
 {
     /// <summary>The output: class probabilities.</summary>
     public const string ProbabilitiesName = "probabilities";
+
+    /// <summary>The output of a regression model: its score.</summary>
+    public const string ScoreName = "score";
 
     /// <summary>The graph of <paramref name="model"/>.</summary>
     public static ModelProto Build(TextClassificationModel model, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
@@ -23,7 +27,8 @@ internal static class OnnxModelExporter
         ArgumentNullException.ThrowIfNull(model);
         var config = model.Encoder.Config;
         var state = model.state_dict();
-        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_classifier", quantization == GwtOnnxQuantization.DynamicInt8);
+        bool regression = model.NumClasses == 1;
+        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_{(regression ? "regressor" : "classifier")}", quantization == GwtOnnxQuantization.DynamicInt8);
         var inputs = OnnxEncoderInputs.Declare(g, config);
         var encoder = new OnnxWeights(state, config.EncoderPrefix + ".");
         var hidden = config.Family switch
@@ -33,8 +38,15 @@ internal static class OnnxModelExporter
             _ => BertOnnxEncoder.Encode(g, encoder, config, inputs),
         };
         var logits = OnnxClassificationHead.Logits(g, encoder, encoder.WithPrefix(""), config, hidden);
-        var probabilities = g.Node("Softmax", new[] { logits }, null, OnnxGraphBuilder.Attr("axis", 1));
-        g.Output(probabilities, ProbabilitiesName, TensorProto.Types.DataType.Float, "batch", model.NumClasses.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (regression)
+        {
+            g.Output(g.Node("Squeeze", new[] { logits, g.Vector(1) }), ScoreName, TensorProto.Types.DataType.Float, "batch");
+        }
+        else
+        {
+            var probabilities = g.Node("Softmax", new[] { logits }, null, OnnxGraphBuilder.Attr("axis", 1));
+            g.Output(probabilities, ProbabilitiesName, TensorProto.Types.DataType.Float, "batch", model.NumClasses.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         var version = typeof(OnnxModelExporter).Assembly.GetName().Version?.ToString() ?? "0";
         return g.Build(version);
     }

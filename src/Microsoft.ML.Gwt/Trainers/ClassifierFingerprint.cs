@@ -3,13 +3,13 @@ using Microsoft.ML.Gwt.Training;
 
 namespace Microsoft.ML.Gwt.Trainers;
 
-/// <summary>The classifier's training fingerprint: the training and validation rows (their count and the SHA-256 of their
+/// <summary>A text trainer's training fingerprint (the classifier's, and with a task field the other tasks'): the training and validation rows (their count and the SHA-256 of their
 /// labels and texts, in order, from <see cref="TextDataScan"/>) and every option that changes the weights.</summary>
 internal static class ClassifierFingerprint
 {
-    public static TrainingFingerprint Of(GwtTextClassificationTrainer.Options o, int seed, int numClasses, double peakLearningRate,
+    public static TrainingFingerprint Of(GwtTextTrainerOptions o, int seed, int numClasses, double peakLearningRate,
         IReadOnlyList<string> gwtTargets, TextDataScan train, TextDataScan? validation, bool sourceShuffling,
-        TorchSharp.torch.ScalarType computeType = TorchSharp.torch.ScalarType.Float32)
+        TorchSharp.torch.ScalarType computeType = TorchSharp.torch.ScalarType.Float32, string? task = null)
     {
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         var fields = new SortedDictionary<string, string>(StringComparer.Ordinal)
@@ -44,11 +44,16 @@ internal static class ClassifierFingerprint
             // Only low precisions add the field, so float32 checkpoints written before it existed still resume.
             fields[nameof(o.Precision)] = computeType.ToString();
         }
+        if (task is not null)
+        {
+            // Only tasks other than classification add the field, so classifier checkpoints written before it still resume.
+            fields["Task"] = task;
+        }
         return new TrainingFingerprint(fields);
     }
 
     /// <summary>The vocabulary sample when it is smaller than the data (only then does it change the vocabulary, so
     /// checkpoints written before the option existed still resume).</summary>
-    private static string VocabularySample(GwtTextClassificationTrainer.Options o, TextDataScan train) =>
+    private static string VocabularySample(GwtTextTrainerOptions o, TextDataScan train) =>
         train.Rows > o.VocabularySampleRows ? $", fitted on the first {o.VocabularySampleRows} rows" : "";
 }

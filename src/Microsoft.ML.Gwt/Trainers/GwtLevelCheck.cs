@@ -4,13 +4,13 @@ using TorchSharp.Modules;
 
 namespace Microsoft.ML.Gwt.Trainers;
 
-/// <summary>Checks <see cref="GwtTextClassificationTrainer.Options.GwtLevel"/> against the weights GWT will compress,
+/// <summary>Checks <see cref="GwtTextTrainerOptions.GwtLevel"/> against the weights GWT will compress,
 /// before training, so the error names the option, the model parameter and its shape.</summary>
 internal static class GwtLevelCheck
 {
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> (parameter <c>GwtLevel</c>) naming the first compressed
     /// weight whose transformed (last) dimension is shorter than 2^GwtLevel.</summary>
-    public static void ThrowIfTooHigh(IEnumerable<(string name, Parameter parameter)> parameters, GwtTextClassificationTrainer.Options options)
+    public static void ThrowIfTooHigh(IEnumerable<(string name, Parameter parameter)> parameters, GwtTextTrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         ThrowIfTooHigh(parameters, options.GwtLevel, options.ResolveTargetSelector());

@@ -3,7 +3,8 @@ using System.Runtime.CompilerServices;
 
 namespace Microsoft.ML.Gwt.Trainers;
 
-/// <summary>The loader assembly of <see cref="GwtTextClassificationTransformer"/> (see <see cref="ModelLoaderAssembly"/>),
+/// <summary>The loader assemblies of <see cref="GwtTextClassificationTransformer"/> and
+/// <see cref="GwtSentenceSimilarityTransformer"/> (see <see cref="ModelLoaderAssembly"/>: one per transformer kind),
 /// installed when this assembly is first used and by <see cref="GwtModelLoader.Register"/>, which executables that
 /// reference the package call before <c>Main</c>.</summary>
 internal static class GwtModelLoaderAssembly
@@ -15,8 +16,19 @@ internal static class GwtModelLoaderAssembly
     public static ModelLoaderAssembly Instance { get; } = new(Name, typeof(GwtTextClassificationTransformer),
         nameof(GwtTextClassificationTransformer.CreateFromModelContext), "GWT text classification", GwtTextClassificationTransformer.LoaderSignature);
 
+    /// <summary>The loader assembly name written into the TorchSharp sentence-similarity model files.</summary>
+    public const string SentenceSimilarityName = "Microsoft.ML.Gwt.SentenceSimilarity.ModelLoaders";
+
+    /// <summary>The sentence-similarity transformer's loader.</summary>
+    public static ModelLoaderAssembly SentenceSimilarity { get; } = new(SentenceSimilarityName, typeof(GwtSentenceSimilarityTransformer),
+        nameof(GwtSentenceSimilarityTransformer.CreateFromModelContext), "GWT sentence similarity", GwtSentenceSimilarityTransformer.LoaderSignature);
+
 #pragma warning disable CA2255 // Installing the resolver before any model load is the point.
     [ModuleInitializer]
 #pragma warning restore CA2255
-    internal static void Install() => Instance.Install();
+    internal static void Install()
+    {
+        Instance.Install();
+        SentenceSimilarity.Install();
+    }
 }

@@ -38,7 +38,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
     /// <summary>Trains on <paramref name="input"/> and returns the scoring transformer.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or has the wrong type (the message names it).</exception>
     /// <exception cref="ArgumentException">The data is empty or has a single class.</exception>
-    /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> or the MLContext's execution was cancelled.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="GwtTextTrainerOptions.CancellationToken"/> or the MLContext's execution was cancelled.</exception>
     public GwtTextClassificationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -139,8 +139,9 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
     }
 
     /// <summary>The classifier, initialized from the run's seed (holding TorchSharp's generator) and loaded from the
-    /// checkpoint when fine-tuning, on <paramref name="device"/>; disposed again if any of that fails.</summary>
-    private static TextClassificationModel CreateModel(TransformerConfig config, int numClasses, Options o, RunRandom random, IChannel ch, Device device)
+    /// checkpoint when fine-tuning, on <paramref name="device"/>; disposed again if any of that fails. 1 class: a
+    /// regression model (sentence similarity).</summary>
+    internal static TextClassificationModel CreateModel(TransformerConfig config, int numClasses, GwtTextTrainerOptions o, RunRandom random, IChannel ch, Device device)
     {
         TextClassificationModel model;
         using (random.Initialization())
@@ -230,7 +231,7 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
     /// <summary>The compute type training runs in, by the rule scoring uses too (<see cref="PrecisionHardware.Resolve"/>);
     /// says once what the user should know: a warning where the choice is slow or not what was asked, or, for a float32
     /// run where bfloat16 would be fast, the measured gain.</summary>
-    private static ScalarType ResolvePrecision(GwtPrecision precision, Device device, IChannel ch)
+    internal static ScalarType ResolvePrecision(GwtPrecision precision, Device device, IChannel ch)
     {
         PrecisionHardware.ThrowIfUntrainable(precision, device, nameof(Options.Precision));
         var choice = PrecisionHardware.Resolve(precision, device);
@@ -253,8 +254,8 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         _ => torch.cuda.is_available() ? torch.CUDA : torch.CPU,
     };
 
-    private static (TransformerConfig Config, TextTokenizer Tokenizer, int MaxLength) PrepareModel(FittedTiktokenTokenizer.VocabularyCounter? vocabulary,
-        long vocabularyRows, Options o, IChannel ch)
+    internal static (TransformerConfig Config, TextTokenizer Tokenizer, int MaxLength) PrepareModel(FittedTiktokenTokenizer.VocabularyCounter? vocabulary,
+        long vocabularyRows, GwtTextTrainerOptions o, IChannel ch)
     {
         if (o.PretrainedModelPath is not null)
         {
@@ -273,9 +274,9 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
         return (cfg, fitted, o.MaxSequenceLength);
     }
 
-    /// <summary>The tokens per example: an explicit <see cref="Options.MaxSequenceLength"/> must fit the checkpoint's
+    /// <summary>The tokens per example: an explicit <see cref="GwtTextTrainerOptions.MaxSequenceLength"/> must fit the checkpoint's
     /// position table; the default is 128, or the table's length when that is shorter.</summary>
-    internal static int ResolveMaxSequenceLength(Options o, TransformerConfig config, string folder)
+    internal static int ResolveMaxSequenceLength(GwtTextTrainerOptions o, TransformerConfig config, string folder)
     {
         if (!o.MaxSequenceLengthIsSet)
         {

@@ -40,14 +40,6 @@ public sealed partial class GwtTextClassificationTransformer
 
     private byte[] OnnxGraph(GwtOnnxQuantization quantization)
     {
-        _moveLock.EnterReadLock();
-        try
-        {
-            return OnnxModelExporter.ToBytes(_model, quantization);
-        }
-        finally
-        {
-            _moveLock.ExitReadLock();
-        }
+        return _scorer.Read(model => OnnxModelExporter.ToBytes(model, quantization));
     }
 }

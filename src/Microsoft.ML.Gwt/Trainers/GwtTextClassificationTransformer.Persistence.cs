@@ -46,15 +46,11 @@ public sealed partial class GwtTextClassificationTransformer
         parts.Write(WeightsPart, bw =>
         {
             bw.Flush();
-            _moveLock.EnterReadLock();
-            try
+            _scorer.Read(model =>
             {
-                SafeTensors.Save(bw.BaseStream, _model.state_dict(), Options.BFloat16Weights ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32);
-            }
-            finally
-            {
-                _moveLock.ExitReadLock();
-            }
+                SafeTensors.Save(bw.BaseStream, model.state_dict(), Options.BFloat16Weights ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32);
+                return true;
+            });
         });
     }
 
@@ -111,7 +107,7 @@ public sealed partial class GwtTextClassificationTransformer
     }
 
     /// <summary>The device a loaded model starts on: the saved one; CUDA when it is not present falls back to the CPU.</summary>
-    private static torch.Device LoadDevice(GwtDevice saved, IChannel ch)
+    internal static torch.Device LoadDevice(GwtDevice saved, IChannel ch)
     {
         if (saved == GwtDevice.Cuda && !torch.cuda.is_available())
         {

@@ -10,7 +10,7 @@ using Microsoft.ML.Gwt.Core.Modeling;
 namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>
-/// The trained text classifier. <see cref="TextClassifierTransformerBase.Transform"/> lazily adds a <c>Score</c> column
+/// The trained text classifier. <see cref="TextScoringTransformerBase.Transform"/> lazily adds a <c>Score</c> column
 /// (a vector of class probabilities) and a <c>PredictedLabel</c> key column (whose key values are the training label's, in
 /// the label's own type), scoring rows in batches in one pass over the input; it works with <c>PredictionEngine</c>,
 /// <c>mlContext.MulticlassClassification.Evaluate</c> and <c>mlContext.Model.Save/Load</c> (the model file holds the
@@ -21,10 +21,7 @@ public sealed partial class GwtTextClassificationTransformer : TextClassifierTra
 {
     internal const string LoaderSignature = "GwtTextClassifierExec";
 
-    private readonly TextClassificationModel _model;
-    private readonly ReaderWriterLockSlim _moveLock = new();
-    private readonly object _deviceLock = new();
-    private Device _device;
+    private readonly TorchScoringModel _scorer;
 
     internal sealed record Settings(string Sentence1, string? Sentence2, string ScoreColumn, string PredictedLabelColumn,
         int MaxSequenceLength, int ScoringBatchSize, LabelKeys? Labels, GwtDevice Device,
@@ -35,26 +32,24 @@ public sealed partial class GwtTextClassificationTransformer : TextClassifierTra
         : base(env, nameof(GwtTextClassificationTransformer), tokenizer, new TextClassifierSettings(settings.Sentence1, settings.Sentence2,
             settings.ScoreColumn, settings.PredictedLabelColumn, settings.MaxSequenceLength, settings.ScoringBatchSize, model.NumClasses, settings.Labels))
     {
-        _model = model;
-        _model.eval();
+        _scorer = new TorchScoringModel(Host, model, settings.Precision);
         Options = settings;
         TrainingResult = training;
-        _device = model.parameters().First().device;
     }
 
     /// <summary>The underlying TorchSharp module (encoder and classification head), in evaluation mode.</summary>
-    public TextClassificationModel Model => _model;
+    public TextClassificationModel Model => _scorer.Model;
 
     /// <summary>The encoder's configuration.</summary>
-    public TransformerConfig Config => _model.Encoder.Config;
+    public TransformerConfig Config => Model.Encoder.Config;
 
     /// <summary>What the training run did (losses, validation, timing); null for a loaded model.</summary>
     public GwtTrainingResult? TrainingResult { get; }
 
     /// <summary>The device the model scores on now: <see cref="GwtDevice.Cpu"/> or <see cref="GwtDevice.Cuda"/>. A
-    /// loaded model starts on the device it was trained for (<see cref="GwtTextClassificationTrainer.Options.Device"/>),
+    /// loaded model starts on the device it was trained for (<see cref="GwtTextTrainerOptions.Device"/>),
     /// or on the CPU when that was CUDA and no CUDA device is present; <see cref="MoveTo"/> changes it.</summary>
-    public GwtDevice Device => _device.type == DeviceType.CUDA ? GwtDevice.Cuda : GwtDevice.Cpu;
+    public GwtDevice Device => _scorer.Device;
 
     /// <summary>The device the model was trained for, as saved in the model file.</summary>
     public GwtDevice SavedDevice => Options.Device;
@@ -66,55 +61,14 @@ public sealed partial class GwtTextClassificationTransformer : TextClassifierTra
     /// <exception cref="InvalidOperationException"><see cref="GwtDevice.Cuda"/> is asked for but TorchSharp reports no CUDA device.</exception>
     public GwtTextClassificationTransformer MoveTo(GwtDevice device)
     {
-        var target = GwtTextClassificationTrainer.ResolveDevice(device);
-        _moveLock.EnterWriteLock();
-        try
-        {
-            _model.to(target);
-            _device = target;
-            DropLowPrecisionCopy();
-        }
-        finally
-        {
-            _moveLock.ExitWriteLock();
-        }
+        _scorer.MoveTo(device);
         return this;
     }
 
     /// <summary>Class probabilities of each encoded row (one forward pass on the model's device).</summary>
-    protected override float[] Probabilities(IReadOnlyList<EncodedText> encoded)
-    {
-        _moveLock.EnterReadLock();
-        try
-        {
-            using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            var device = _device;
-            using var tokens = TokenBatch.Create(encoded, Tokenizer.PadId, device);
-            if (device.type == DeviceType.CPU)
-            {
-                return ForwardSoftmax(tokens);
-            }
-            lock (_deviceLock)
-            {
-                return ForwardSoftmax(tokens);
-            }
-        }
-        finally
-        {
-            _moveLock.ExitReadLock();
-        }
-    }
-
-    /// <summary>Softmax of one batch, copied to managed memory (inside the caller's dispose scope).</summary>
-    private float[] ForwardSoftmax(TokenBatch tokens) =>
-        ScoringModel().Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds).softmax(1).to(ScalarType.Float32).cpu().data<float>().ToArray();
+    protected override float[] Probabilities(IReadOnlyList<EncodedText> encoded) =>
+        _scorer.Forward(encoded, Tokenizer.PadId, logits => logits.softmax(1));
 
     /// <summary>Releases the model's native memory.</summary>
-    public override void Dispose()
-    {
-        DropLowPrecisionCopy();
-        _model.Dispose();
-        _moveLock.Dispose();
-    }
+    public override void Dispose() => _scorer.Dispose();
 }

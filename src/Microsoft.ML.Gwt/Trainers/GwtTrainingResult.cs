@@ -12,13 +12,14 @@ public sealed class GwtTrainingResult
     /// <summary>Training loss of every optimizer step, in order.</summary>
     public List<double> TrainingLoss { get; } = new();
 
-    /// <summary>Validation loss after each epoch (empty without a validation set).</summary>
+    /// <summary>Validation loss after each epoch (sentence similarity: MSE; empty without a validation set).</summary>
     public List<double> ValidationLoss { get; } = new();
 
-    /// <summary>Validation accuracy (over the whole set) after each epoch.</summary>
+    /// <summary>The validation score (over the whole set) after each epoch: a classifier's accuracy, sentence
+    /// similarity's Pearson correlation.</summary>
     public List<double> ValidationAccuracy { get; } = new();
 
-    /// <summary>Best validation accuracy, or null without a validation set.</summary>
+    /// <summary>Best validation score (accuracy; Pearson correlation for sentence similarity), or null without a validation set.</summary>
     public double? BestValidationAccuracy { get; internal set; }
 
     /// <summary>Bytes of optimizer state (Adam moments) at the end.</summary>

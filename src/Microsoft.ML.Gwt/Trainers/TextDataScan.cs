@@ -7,7 +7,7 @@ namespace Microsoft.ML.Gwt.Trainers;
 
 /// <summary>
 /// The one pass over a text table that <c>Fit</c> makes before training: counts the labelled rows (and those skipped for
-/// a missing label) and collects the distinct labels; when asked, also hashes the rows in order (SHA-256 of label and
+/// a missing label) and collects the distinct labels (for a float regression label, its range; NaN is missing); when asked, also hashes the rows in order (SHA-256 of label and
 /// texts: the data part of a checkpoint's fingerprint), feeds the vocabulary counter of a from-scratch model with the
 /// first <c>vocabularyRows</c> labelled rows, and keeps
 /// the rows in memory when there are at most <c>maxCachedRows</c> of them. A row's texts are read only for those uses,
@@ -17,8 +17,10 @@ namespace Microsoft.ML.Gwt.Trainers;
 /// </summary>
 internal sealed class TextDataScan
 {
-    private TextDataScan(long rows, long skipped, IReadOnlyCollection<int>? labels, string? sha256, List<TextExample>? cache)
+    private TextDataScan(long rows, long skipped, IReadOnlyCollection<int>? labels, string? sha256, List<TextExample>? cache,
+        (float Min, float Max)? targetRange = null)
     {
+        TargetRange = targetRange;
         Rows = rows;
         Skipped = skipped;
         Labels = labels;
@@ -34,6 +36,10 @@ internal sealed class TextDataScan
 
     /// <summary>The distinct labels (0-based); null when the rows were not read (<see cref="WithoutReading"/>).</summary>
     public IReadOnlyCollection<int>? Labels { get; }
+
+    /// <summary>The smallest and largest value of a float (regression) label over the labelled rows; null for a key label
+    /// or when the rows were not read.</summary>
+    public (float Min, float Max)? TargetRange { get; }
 
     /// <summary>Whether <see cref="Rows"/> is the count the data reported, taken without reading the rows; the
     /// training stream must then find every row labelled.</summary>
@@ -88,19 +94,32 @@ internal sealed class TextDataScan
         using var cursor = data.GetRowCursor(cols);
         var g1 = cursor.GetGetter<ReadOnlyMemory<char>>(schema[first]);
         var g2 = second is null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(schema[second]);
-        var gl = cursor.GetGetter<uint>(schema[labelName]);
+        bool floatLabel = TextColumns.IsFloatLabel(schema[labelName]);
+        var gl = floatLabel ? null : cursor.GetGetter<uint>(schema[labelName]);
+        var gf = floatLabel ? cursor.GetGetter<float>(schema[labelName]) : null;
         ReadOnlyMemory<char> a = default, b = default;
         uint key = 0;
+        float target = 0, min = float.PositiveInfinity, max = float.NegativeInfinity;
         while (cursor.MoveNext())
         {
-            gl(ref key);
-            if (key == 0)
+            gl?.Invoke(ref key);
+            gf?.Invoke(ref target);
+            if (gf is null ? key == 0 : float.IsNaN(target))
             {
                 skipped++;
                 continue;
             }
             rows++;
-            labels.Add((int)key - 1);
+            if (gf is null)
+            {
+                labels.Add((int)key - 1);
+            }
+            else
+            {
+                key = 1;
+                min = Math.Min(min, target);
+                max = Math.Max(max, target);
+            }
             if (cache is not null && cache.Count == maxCachedRows)
             {
                 cache = null; // more rows than the cache holds: streamed
@@ -112,18 +131,21 @@ internal sealed class TextDataScan
             }
             g1(ref a);
             g2?.Invoke(ref b);
-            var row = new TextExample(a.ToString(), g2 is null ? null : b.ToString(), (int)key - 1);
+            var row = new TextExample(a.ToString(), g2 is null ? null : b.ToString(), (int)key - 1) { Target = gf is null ? 0 : target };
             if (sha is not null)
             {
-                Hash(sha, row);
+                Hash(sha, row, floatLabel);
             }
             words?.Add(row.First);
             words?.Add(row.Second);
             cache?.Add(row);
         }
-        return new TextDataScan(rows, skipped, labels, sha is null ? null : Convert.ToHexString(sha.GetHashAndReset()), cache);
+        return new TextDataScan(rows, skipped, labels, sha is null ? null : Convert.ToHexString(sha.GetHashAndReset()), cache,
+            floatLabel && rows > 0 ? (min, max) : null);
     }
-    private static void Hash(IncrementalHash sha, TextExample row)
+
+    /// <summary>Hashes a row: its key label (and, for a float label, the value's bits), then its texts.</summary>
+    private static void Hash(IncrementalHash sha, TextExample row, bool floatLabel)
     {
         Span<byte> four = stackalloc byte[4];
         void Int(int v, Span<byte> buffer)
@@ -132,6 +154,10 @@ internal sealed class TextDataScan
             sha.AppendData(buffer);
         }
         Int(row.Label, four);
+        if (floatLabel)
+        {
+            Int(BitConverter.SingleToInt32Bits(row.Target), four);
+        }
         foreach (var text in new[] { row.First, row.Second })
         {
             if (text is null)

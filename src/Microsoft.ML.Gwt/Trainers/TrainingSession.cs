@@ -12,14 +12,16 @@ using Microsoft.ML.Gwt.Core.Scoring;
 
 namespace Microsoft.ML.Gwt.Trainers;
 
-/// <summary>One classifier training run behind <see cref="GwtTextClassificationTrainer.Fit"/>: the trainer's options mapped
-/// onto the task-agnostic <see cref="TrainingEngine{TBatch}"/> with a <see cref="ClassificationObjective"/>, the training
-/// rows streamed epoch by epoch through <see cref="StreamedBatches{TRow, TExample}"/>.</summary>
+/// <summary>One training run behind a text trainer's <c>Fit</c> (<see cref="GwtTextClassificationTrainer.Fit"/>,
+/// <see cref="GwtSentenceSimilarityTrainer.Fit"/>): the shared options mapped onto the task-agnostic
+/// <see cref="TrainingEngine{TBatch}"/> with the task's objective (<see cref="ClassificationObjective"/>,
+/// <see cref="RegressionObjective"/>), the training rows streamed epoch by epoch through
+/// <see cref="StreamedBatches{TRow, TExample}"/>.</summary>
 internal sealed class TrainingSession
 {
     private readonly IHost _host;
     private readonly IChannel _ch;
-    private readonly GwtTextClassificationTrainer.Options _o;
+    private readonly GwtTextTrainerOptions _o;
     private readonly TextClassificationModel _model;
     private readonly TextTokenizer _tokenizer;
     private readonly Device _device;
@@ -29,7 +31,7 @@ internal sealed class TrainingSession
     private readonly TextTable? _validation;
     private readonly int _prefetchBatches;
 
-    public TrainingSession(IHost host, IChannel ch, GwtTextClassificationTrainer.Options options, TextClassificationModel model,
+    public TrainingSession(IHost host, IChannel ch, GwtTextTrainerOptions options, TextClassificationModel model,
         TextTokenizer tokenizer, Device device, ScalarType computeType, RunRandom random, TextTable train, TextTable? validation)
     {
         _host = host;
@@ -49,7 +51,7 @@ internal sealed class TrainingSession
     /// <summary>The engine's settings for the trainer's options.</summary>
     /// <param name="o">The trainer's options.</param>
     /// <param name="checkpointHiddenSize">The hidden size of the checkpoint being fine-tuned; null from scratch.</param>
-    internal static TrainingEngineOptions EngineOptions(GwtTextClassificationTrainer.Options o, int? checkpointHiddenSize) => new()
+    internal static TrainingEngineOptions EngineOptions(GwtTextTrainerOptions o, int? checkpointHiddenSize) => new()
     {
         MaxEpochs = o.MaxEpochs,
         PeakLearningRate = DefaultLearningRates.Classifier(o.LearningRate, checkpointHiddenSize),
@@ -66,10 +68,22 @@ internal sealed class TrainingSession
     };
 
     /// <summary>The batching settings for the trainer's options and the producer's resolved queue length.</summary>
-    internal static StreamingSettings Streaming(GwtTextClassificationTrainer.Options o, int prefetchBatches) =>
+    internal static StreamingSettings Streaming(GwtTextTrainerOptions o, int prefetchBatches) =>
         new(o.BatchSize, o.ShuffleBufferSize, o.GroupByLength, o.LengthGroupingWindow, prefetchBatches);
 
-    public GwtTrainingResult Run()
+    /// <summary>The objective of a task over its batches, given one pass over the validation set in scoring batches
+    /// (null: no validation) and the cancellation check.</summary>
+    public delegate ITrainingObjective<IReadOnlyList<(EncodedText Text, TLabel Label)>> ObjectiveFactory<TLabel>(
+        Func<IEnumerable<IReadOnlyList<(EncodedText Text, TLabel Label)>>>? validation, Action throwIfCancelled);
+
+    /// <summary>The classifier's run: key labels, cross-entropy.</summary>
+    public GwtTrainingResult Run() =>
+        Run(row => row.Label, (validation, cancel) => new ClassificationObjective(_model, _tokenizer.PadId, _device, validation, cancel), task: null);
+
+    /// <summary>Trains with the labels <paramref name="label"/> reads from each row and the task's
+    /// <paramref name="objective"/>; <paramref name="task"/> names a task other than classification in the checkpoint
+    /// fingerprint (null for the classifier, whose fingerprints predate it).</summary>
+    public GwtTrainingResult Run<TLabel>(Func<TextExample, TLabel> label, ObjectiveFactory<TLabel> objective, string? task)
     {
         int? checkpointHiddenSize = _o.PretrainedModelPath is null ? null : _model.Encoder.Config.HiddenSize;
         var engineOptions = EngineOptions(_o, checkpointHiddenSize);
@@ -87,11 +101,11 @@ internal sealed class TrainingSession
         bool sourceShuffling = _train.UsesSourceShuffling(_o.ShuffleBufferSize);
         var checkpoints = _o.CheckpointFolder is null ? null : new TrainingCheckpoint(_o.CheckpointFolder,
             ClassifierFingerprint.Of(_o, _random.Seed, _model.NumClasses, engineOptions.PeakLearningRate, targets, _train.Scan, _validation?.Scan, sourceShuffling,
-                precision.ComputeType));
-        var objective = new ClassificationObjective(_model, _tokenizer.PadId, _device, ValidationBatches(),
-            () => MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken));
+                precision.ComputeType, task));
+        (EncodedText Text, TLabel Label) Encode(TextExample row) => (EncodeText(row), label(row));
+        var taskObjective = objective(ValidationBatches(Encode), () => MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken));
         var seeds = _random.Seeds;
-        var data = new StreamedBatches<TextExample, (EncodedText Text, int Label)>(
+        var data = new StreamedBatches<TextExample, (EncodedText Text, TLabel Label)>(
             epoch => _train.Rows(sourceShuffling ? new Random(seeds.SourceShuffle(epoch)) : null), Encode, e => e.Text.Ids.Length,
             _train.Scan.Rows, Streaming(_o, _prefetchBatches), seeds.Seed);
         _ch.Info(MessageSensitivity.None, $"Training data: {_train.Scan.Rows} rows{(_train.Scan.RowCountReported ? " (as the data reports them: no counting pass)" : "")}, {(_train.Scan.Cache is null ? "streamed each epoch" : "held in memory")}" +
@@ -99,21 +113,21 @@ internal sealed class TrainingSession
             $", {(_o.GroupByLength ? $"grouped by length in windows of {_o.LengthGroupingWindow} batches" : "not grouped by length")}" +
             $", {(_prefetchBatches > 0 ? $"{_prefetchBatches} batches prefetched on a producer thread" : "no prefetching")}" +
             $"{(_o.PrefetchBatches is null ? $" (chosen for {Environment.ProcessorCount} logical processors, {torch.get_num_threads()} TorchSharp threads, {_device.type})" : "")}.");
-        var engine = new TrainingEngine<IReadOnlyList<(EncodedText Text, int Label)>>(_host, _ch, engineOptions, objective, data,
+        var engine = new TrainingEngine<IReadOnlyList<(EncodedText Text, TLabel Label)>>(_host, _ch, engineOptions, taskObjective, data,
             optimizer, _random, checkpoints, _device, precision);
         return engine.Run();
     }
 
-    private (EncodedText Text, int Label) Encode(TextExample row) => (_tokenizer.Encode(row.First, row.Second, _o.MaxSequenceLength), row.Label);
+    private EncodedText EncodeText(TextExample row) => _tokenizer.Encode(row.First, row.Second, _o.MaxSequenceLength);
 
     /// <summary>One pass over the validation set in scoring batches, tokenized on the producer thread.</summary>
-    private Func<IEnumerable<IReadOnlyList<(EncodedText Text, int Label)>>>? ValidationBatches()
+    private Func<IEnumerable<IReadOnlyList<(EncodedText Text, TLabel Label)>>>? ValidationBatches<TLabel>(Func<TextExample, (EncodedText Text, TLabel Label)> encode)
     {
         if (_validation is not { Scan.Rows: > 0 } validation)
         {
             return null;
         }
         return () => Prefetcher.Run(validation.Rows().Chunk(_o.ScoringBatchSize)
-            .Select(chunk => (IReadOnlyList<(EncodedText Text, int Label)>)chunk.Select(Encode).ToArray()), _prefetchBatches);
+            .Select(chunk => (IReadOnlyList<(EncodedText Text, TLabel Label)>)chunk.Select(encode).ToArray()), _prefetchBatches);
     }
 }
