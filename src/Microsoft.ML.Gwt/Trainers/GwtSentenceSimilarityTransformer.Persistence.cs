@@ -16,9 +16,6 @@ namespace Microsoft.ML.Gwt.Trainers;
 /// </remarks>
 public sealed partial class GwtSentenceSimilarityTransformer
 {
-    private const string ConfigPart = "Config";
-    private const string WeightsPart = "Weights";
-
     private static readonly ModelEntry SavedAs = new("GWTSTSIM", 0x00010001, LoaderSignature, GwtModelLoaderAssembly.SentenceSimilarity, "GWT sentence similarity");
 
     /// <inheritdoc />
@@ -28,25 +25,15 @@ public sealed partial class GwtSentenceSimilarityTransformer
     protected override void WriteSettings(BinaryWriter w)
     {
         base.WriteSettings(w);
-        w.Write((int)Options.Device);
-        w.Write((int)ScoringPrecision);
-        w.Write(Options.BFloat16Weights);
+        TorchModelParts.WriteDeviceAndPrecision(w, Options.Device, ScoringPrecision, Options.BFloat16Weights);
     }
 
     /// <inheritdoc />
     protected override void WriteParts(ModelPartWriter parts)
     {
-        parts.Write(ConfigPart, bw => bw.Write(Config.ToJson()));
+        TorchModelParts.WriteConfig(parts, Config);
         WriteTokenizer(parts);
-        parts.Write(WeightsPart, bw =>
-        {
-            bw.Flush();
-            _scorer.Read(model =>
-            {
-                SafeTensors.Save(bw.BaseStream, model.state_dict(), Options.BFloat16Weights ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32);
-                return true;
-            });
-        });
+        TorchModelParts.WriteWeights(parts, _scorer, Options.BFloat16Weights);
     }
 
     /// <summary>ML.NET's loader entry, called by the loader that <see cref="GwtModelLoaderAssembly"/> emits; <paramref name="ctx"/> is a ModelLoadContext.</summary>
@@ -55,29 +42,11 @@ public sealed partial class GwtSentenceSimilarityTransformer
     {
         var parts = ModelPartReader.Open(ctx, SavedAs);
         var settings = parts.ReadSettings(ReadSettings);
-        var config = parts.Read(ConfigPart, "encoder config", br => TransformerConfig.FromJson(br.ReadString(), "the model's encoder config"));
+        var config = TorchModelParts.ReadConfig(parts);
         var tokenizer = ReadTokenizer(parts);
-        if (tokenizer.VocabSize > config.VocabSize)
-        {
-            throw new InvalidDataException($"The model file is inconsistent: its tokenizer has {tokenizer.VocabSize} ids but its encoder only {config.VocabSize}.");
-        }
-        TextClassificationModel model;
-        using (RunRandom.Borrow()) // its random initialization is overwritten: neither a training run's draws nor the caller's change
-        {
-            model = new TextClassificationModel(config, 1);
-        }
-        try
-        {
-            parts.ReadStreaming(WeightsPart, "weights", (stream, length) => SafeTensors.ReadInto(stream, length, model.state_dict(), "the model's weights"));
-            using var ch = env.Start("Loading a GWT sentence-similarity model");
-            model.to(GwtTextClassificationTransformer.LoadDevice(settings.Device, ch));
-            return new GwtSentenceSimilarityTransformer(env, model, tokenizer, settings);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        TorchModelParts.CheckVocabulary(tokenizer, config);
+        var model = TorchModelParts.ReadModel(env, parts, config, 1, settings.Device, "Loading a GWT sentence-similarity model");
+        return new GwtSentenceSimilarityTransformer(env, model, tokenizer, settings);
     }
 
     private static Settings ReadSettings(BinaryReader br)
@@ -85,10 +54,7 @@ public sealed partial class GwtSentenceSimilarityTransformer
         var common = TextRegressorSettings.Read(br);
         var s = new Settings(common, (GwtDevice)br.ReadInt32(), (GwtPrecision)br.ReadInt32(), br.ReadBoolean());
         common.Validate("The model file");
-        if (!Enum.IsDefined(s.Device) || !Enum.IsDefined(s.Precision))
-        {
-            throw new InvalidDataException($"The model file has invalid settings (device {(int)s.Device}, precision {(int)s.Precision}).");
-        }
+        TorchModelParts.CheckDeviceAndPrecision(s.Device, s.Precision);
         return s;
     }
 }

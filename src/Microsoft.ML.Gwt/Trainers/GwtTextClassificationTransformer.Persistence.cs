@@ -18,9 +18,6 @@ namespace Microsoft.ML.Gwt.Trainers;
 /// </remarks>
 public sealed partial class GwtTextClassificationTransformer
 {
-    private const string ConfigPart = "Config";
-    private const string WeightsPart = "Weights";
-
     /// <summary>Format 0x00010002: checksummed parts, typed label values, saved device (0x00010001 files are refused).</summary>
     private static readonly ModelEntry SavedAs = new("GWTTXTCL", 0x00010002, LoaderSignature, GwtModelLoaderAssembly.Instance, "GWT");
 
@@ -31,27 +28,15 @@ public sealed partial class GwtTextClassificationTransformer
     protected override void WriteSettings(BinaryWriter w)
     {
         base.WriteSettings(w);
-        w.Write((int)Options.Device);
-        // Added after format 0x00010002 was released: files without them are float32 models with float32 weights. The
-        // precision is the one asked for (Auto included), resolved again on the machine that loads the model.
-        w.Write((int)ScoringPrecision);
-        w.Write(Options.BFloat16Weights);
+        TorchModelParts.WriteDeviceAndPrecision(w, Options.Device, ScoringPrecision, Options.BFloat16Weights);
     }
 
     /// <inheritdoc />
     protected override void WriteParts(ModelPartWriter parts)
     {
-        parts.Write(ConfigPart, bw => bw.Write(Config.ToJson()));
+        TorchModelParts.WriteConfig(parts, Config);
         WriteTokenizerAndLabels(parts);
-        parts.Write(WeightsPart, bw =>
-        {
-            bw.Flush();
-            _scorer.Read(model =>
-            {
-                SafeTensors.Save(bw.BaseStream, model.state_dict(), Options.BFloat16Weights ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32);
-                return true;
-            });
-        });
+        TorchModelParts.WriteWeights(parts, _scorer, Options.BFloat16Weights);
     }
 
     /// <summary>ML.NET's loader entry, called by the loader that <see cref="GwtModelLoaderAssembly"/> emits; <paramref name="ctx"/> is a ModelLoadContext.</summary>
@@ -60,29 +45,10 @@ public sealed partial class GwtTextClassificationTransformer
     {
         var parts = ModelPartReader.Open(ctx, SavedAs);
         var settings = parts.ReadSettings(ReadSettings);
-        var config = parts.Read(ConfigPart, "encoder config", br => TransformerConfig.FromJson(br.ReadString(), "the model's encoder config"));
+        var config = TorchModelParts.ReadConfig(parts);
         var (tokenizer, labels) = ReadTokenizerAndLabels(parts, settings.Common.Classes);
-        if (tokenizer.VocabSize > config.VocabSize)
-        {
-            throw new InvalidDataException($"The model file is inconsistent: its tokenizer has {tokenizer.VocabSize} ids but its encoder only {config.VocabSize}.");
-        }
-
-        TextClassificationModel model;
-        using (RunRandom.Borrow()) // its random initialization is overwritten: neither a training run's draws nor the caller's change
-        {
-            model = new TextClassificationModel(config, settings.Common.Classes);
-        }
-        try
-        {
-            parts.ReadStreaming(WeightsPart, "weights", (stream, length) => SafeTensors.ReadInto(stream, length, model.state_dict(), "the model's weights"));
-            using var ch = env.Start("Loading a GWT text classifier");
-            model.to(LoadDevice(settings.Device, ch));
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        TorchModelParts.CheckVocabulary(tokenizer, config);
+        var model = TorchModelParts.ReadModel(env, parts, config, settings.Common.Classes, settings.Device, "Loading a GWT text classifier");
         var common = settings.Common;
         return new GwtTextClassificationTransformer(env, model, tokenizer,
             new Settings(common.Sentence1, common.Sentence2, common.ScoreColumn, common.PredictedLabelColumn, common.MaxSequenceLength,
@@ -99,21 +65,7 @@ public sealed partial class GwtTextClassificationTransformer
             s = s with { Precision = (GwtPrecision)br.ReadInt32(), BFloat16Weights = br.ReadBoolean() };
         }
         s.Common.Validate("The model file");
-        if (!Enum.IsDefined(s.Device) || !Enum.IsDefined(s.Precision))
-        {
-            throw new InvalidDataException($"The model file has invalid settings (device {(int)s.Device}, precision {(int)s.Precision}).");
-        }
+        TorchModelParts.CheckDeviceAndPrecision(s.Device, s.Precision);
         return s;
-    }
-
-    /// <summary>The device a loaded model starts on: the saved one; CUDA when it is not present falls back to the CPU.</summary>
-    internal static torch.Device LoadDevice(GwtDevice saved, IChannel ch)
-    {
-        if (saved == GwtDevice.Cuda && !torch.cuda.is_available())
-        {
-            ch.Warning(MessageSensitivity.None, "The model was trained for Cuda but TorchSharp reports no CUDA device here; it scores on the CPU (see MoveTo).");
-            return torch.CPU;
-        }
-        return GwtTextClassificationTrainer.ResolveDevice(saved);
     }
 }
