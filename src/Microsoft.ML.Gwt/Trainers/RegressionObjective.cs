@@ -11,14 +11,8 @@ namespace Microsoft.ML.Gwt.Trainers;
 /// <c>problem_type</c> "regression" loss for <c>num_labels = 1</c>, the mean squared error of <c>logits.squeeze(-1)</c>
 /// against the float labels; after each epoch, the validation MSE (the loss) and the Pearson correlation (the score early
 /// stopping maximizes, the STS convention), with Spearman's in the log.</summary>
-internal sealed class RegressionObjective : ITrainingObjective<IReadOnlyList<(EncodedText Text, float Label)>>
+internal sealed class RegressionObjective : TextObjective<float>
 {
-    private readonly TextClassificationModel _model;
-    private readonly int _padId;
-    private readonly Device _device;
-    private readonly Func<IEnumerable<IReadOnlyList<(EncodedText Text, float Label)>>>? _validation;
-    private readonly Action _throwIfCancelled;
-
     /// <param name="model">The regression model (one output).</param>
     /// <param name="padId">The tokenizer's padding id.</param>
     /// <param name="device">Where the model runs.</param>
@@ -26,55 +20,34 @@ internal sealed class RegressionObjective : ITrainingObjective<IReadOnlyList<(En
     /// <param name="throwIfCancelled">Throws when the run is cancelled.</param>
     public RegressionObjective(TextClassificationModel model, int padId, Device device,
         Func<IEnumerable<IReadOnlyList<(EncodedText Text, float Label)>>>? validation, Action throwIfCancelled)
+        : base(model, padId, device, validation, throwIfCancelled)
     {
         if (model.NumClasses != 1)
         {
             throw new ArgumentException($"A regression objective needs a model with one output, not {model.NumClasses}.", nameof(model));
         }
-        _model = model;
-        _padId = padId;
-        _device = device;
-        _validation = validation;
-        _throwIfCancelled = throwIfCancelled;
     }
 
     /// <inheritdoc />
-    public nn.Module Model => _model;
-
-    /// <inheritdoc />
-    public int Rows(IReadOnlyList<(EncodedText Text, float Label)> batch) => batch.Count;
-
-    /// <inheritdoc />
-    public Tensor Loss(IReadOnlyList<(EncodedText Text, float Label)> batch)
+    public override Tensor Loss(IReadOnlyList<(EncodedText Text, float Label)> batch)
     {
-        using var tokens = TokenBatch.Create(batch.Select(r => r.Text).ToList(), _padId, _device);
-        using var labels = DeviceTensors.FromArray(batch.Select(r => r.Label).ToArray(), _device);
-        using var logits = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds);
+        using var labels = DeviceTensors.FromArray(batch.Select(r => r.Label).ToArray(), Device);
+        using var logits = Logits(batch);
         using var predictions = logits.squeeze(-1);
         return nn.functional.mse_loss(predictions, labels);
     }
 
     /// <inheritdoc />
-    public EpochEvaluation? Evaluate(int epoch)
+    public override EpochEvaluation? Evaluate(int epoch)
     {
-        if (_validation is null)
-        {
-            return null;
-        }
-        _model.eval();
         var predicted = new List<float>();
         var actual = new List<float>();
-        using var noGrad = torch.no_grad();
-        foreach (var chunk in _validation())
+        bool validated = ForEachValidationChunk((chunk, logits) =>
         {
-            _throwIfCancelled();
-            using var scope = torch.NewDisposeScope();
-            using var tokens = TokenBatch.Create(chunk.Select(r => r.Text).ToList(), _padId, _device);
-            var logits = _model.Forward(tokens.InputIds, tokens.AttentionMask, tokens.TokenTypeIds);
             predicted.AddRange(logits.squeeze(-1).cpu().data<float>().ToArray());
             actual.AddRange(chunk.Select(r => r.Label));
-        }
-        if (predicted.Count == 0)
+        });
+        if (!validated || predicted.Count == 0)
         {
             return null;
         }
