@@ -22,7 +22,17 @@ public sealed class TextClassificationModel : nn.Module
     /// (at least 2), or with 1 a regression model whose single logit is the score.</summary>
     /// <exception cref="NotSupportedException">The model type is not supported.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is below 1.</exception>
-    public TextClassificationModel(TransformerConfig config, int numClasses) : base("TextClassificationModel")
+    public TextClassificationModel(TransformerConfig config, int numClasses) : this(config, numClasses, tokenClassification: false)
+    {
+    }
+
+    /// <summary>Creates the model with freshly initialized weights; with <paramref name="tokenClassification"/> a token
+    /// classifier (Hugging Face's <c>*ForTokenClassification</c>: no pooler, <see cref="TokenClassificationHead"/>, logits
+    /// <c>[batch, tokens, labels]</c>) of <paramref name="numClasses"/> tags, else as
+    /// <see cref="TextClassificationModel(TransformerConfig, int)"/>.</summary>
+    /// <exception cref="NotSupportedException">The model type is not supported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is below 1.</exception>
+    public TextClassificationModel(TransformerConfig config, int numClasses, bool tokenClassification) : base("TextClassificationModel")
     {
         ArgumentNullException.ThrowIfNull(config);
         if (numClasses < 1)
@@ -30,9 +40,10 @@ public sealed class TextClassificationModel : nn.Module
             throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least 2 classes (1: a regression head).");
         }
         NumClasses = numClasses;
-        Encoder = TransformerEncoder.Create(config, addPooler: true);
+        TokenClassification = tokenClassification;
+        Encoder = TransformerEncoder.Create(config, addPooler: !tokenClassification);
         register_module(config.EncoderPrefix, Encoder);
-        Head = ClassificationHead.Create(config, numClasses);
+        Head = tokenClassification ? new TokenClassificationHead(config, numClasses) : ClassificationHead.Create(config, numClasses);
         foreach (var (name, module) in Head.Parts)
         {
             register_module(name, module);
@@ -56,10 +67,13 @@ public sealed class TextClassificationModel : nn.Module
     /// <summary>The number of classes (Hugging Face's <c>num_labels</c>); 1 for a regression model.</summary>
     public int NumClasses { get; }
 
+    /// <summary>Whether this is a token classifier (<see cref="TokenClassificationHead"/>: logits for every position).</summary>
+    public bool TokenClassification { get; }
+
     /// <summary>The name under which the encoder's parameters appear (Hugging Face's <c>base_model_prefix</c>).</summary>
     public string EncoderPrefix => Encoder.Config.EncoderPrefix;
 
-    /// <summary>Class logits <c>[batch, classes]</c>, float32 whatever the compute type (see <see cref="PrecisionPolicy"/>).</summary>
+    /// <summary>Class logits <c>[batch, classes]</c> (a token classifier's: <c>[batch, tokens, labels]</c>), float32 whatever the compute type (see <see cref="PrecisionPolicy"/>).</summary>
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
     {
         using var scope = torch.NewDisposeScope();
