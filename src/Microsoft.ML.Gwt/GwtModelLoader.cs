@@ -27,7 +27,8 @@ public static class GwtModelLoader
     }
 
     /// <summary>Whether <see cref="Register"/> (or the assembly's own initializer) has installed the resolver.</summary>
-    public static bool IsRegistered => GwtModelLoaderAssembly.Instance.IsInstalled && GwtModelLoaderAssembly.SentenceSimilarity.IsInstalled;
+    public static bool IsRegistered => GwtModelLoaderAssembly.Instance.IsInstalled && GwtModelLoaderAssembly.SentenceSimilarity.IsInstalled
+        && GwtModelLoaderAssembly.NamedEntityRecognition.IsInstalled;
     /// <summary>
     /// Loads a saved model like <c>mlContext.Model.Load(stream, out inputSchema)</c>, but an error raised while loading
     /// one of the model's components reaches the caller as that component's own exception.

@@ -11,6 +11,10 @@ public readonly record struct TextExample(string First, string? Second, int Labe
 {
     /// <summary>The value of a float label (regression); NaN when missing, 0 for a key label.</summary>
     public float Target { get; init; }
+
+    /// <summary>A token classifier's label: one 0-based tag key per word of <see cref="First"/> (split at whitespace);
+    /// null for other tasks.</summary>
+    public int[]? Tags { get; init; }
 }
 
 /// <summary>Schema checks and row reading shared by training, validation and scoring.</summary>

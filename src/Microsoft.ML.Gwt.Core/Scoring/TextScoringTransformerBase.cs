@@ -104,8 +104,20 @@ public abstract class TextScoringTransformerBase : ITransformer, IDisposable, IT
         TextClassifierScoring.Predict(this, texts, second);
 
     /// <summary>The token ids of each row (a null text as an empty one).</summary>
-    private EncodedText[] Encode(IReadOnlyList<(string? First, string? Second)> rows) =>
+    private EncodedText[] Encode(IReadOnlyList<(string? First, string? Second)> rows) => EncodeRows(rows);
+
+    /// <summary>The token ids of each row (a null text as an empty one): the text (pair) as the tokenizer encodes it; a
+    /// token classifier encodes the row's words instead. Thread-safe.</summary>
+    private protected virtual EncodedText[] EncodeRows(IReadOnlyList<(string? First, string? Second)> rows) =>
         rows.Select(r => Tokenizer.Encode(r.First, Input.Sentence2 is null ? null : r.Second ?? string.Empty, Input.MaxSequenceLength)).ToArray();
+
+    /// <summary>Each row's outputs from one forward pass's <paramref name="flat"/> outputs: <see cref="OutputWidth"/> per
+    /// row; a token classifier gives one per word instead.</summary>
+    private protected virtual float[][] SplitOutputs(float[] flat, IReadOnlyList<EncodedText> encoded)
+    {
+        int k = OutputWidth;
+        return Enumerable.Range(0, encoded.Count).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
+    }
 
     /// <summary>The outputs of each encoded row (one forward pass).</summary>
     private float[][] ScoreEncoded(IReadOnlyList<EncodedText> encoded)
@@ -116,8 +128,7 @@ public abstract class TextScoringTransformerBase : ITransformer, IDisposable, IT
         }
         var flat = Outputs(encoded);
         Interlocked.Add(ref _scoredRows, encoded.Count);
-        int k = OutputWidth;
-        return Enumerable.Range(0, encoded.Count).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
+        return SplitOutputs(flat, encoded);
     }
 
     private void CheckInput(DataViewSchema schema)

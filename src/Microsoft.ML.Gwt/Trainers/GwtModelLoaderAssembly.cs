@@ -23,6 +23,13 @@ internal static class GwtModelLoaderAssembly
     public static ModelLoaderAssembly SentenceSimilarity { get; } = new(SentenceSimilarityName, typeof(GwtSentenceSimilarityTransformer),
         nameof(GwtSentenceSimilarityTransformer.CreateFromModelContext), "GWT sentence similarity", GwtSentenceSimilarityTransformer.LoaderSignature);
 
+    /// <summary>The loader assembly name written into the TorchSharp named-entity-recognition model files.</summary>
+    public const string NamedEntityRecognitionName = "Microsoft.ML.Gwt.NamedEntityRecognition.ModelLoaders";
+
+    /// <summary>The named-entity-recognition transformer's loader.</summary>
+    public static ModelLoaderAssembly NamedEntityRecognition { get; } = new(NamedEntityRecognitionName, typeof(GwtNamedEntityRecognitionTransformer),
+        nameof(GwtNamedEntityRecognitionTransformer.CreateFromModelContext), "GWT named entity recognition", GwtNamedEntityRecognitionTransformer.LoaderSignature);
+
 #pragma warning disable CA2255 // Installing the resolver before any model load is the point.
     [ModuleInitializer]
 #pragma warning restore CA2255
@@ -30,5 +37,6 @@ internal static class GwtModelLoaderAssembly
     {
         Instance.Install();
         SentenceSimilarity.Install();
+        NamedEntityRecognition.Install();
     }
 }

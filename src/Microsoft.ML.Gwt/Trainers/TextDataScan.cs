@@ -77,6 +77,11 @@ internal sealed class TextDataScan
         return new TextDataScan(count, 0, null, null, null);
     }
 
+    /// <summary>The findings of a scan made elsewhere (a token classifier's, whose labels are vectors): the rows, all held
+    /// in memory, the distinct labels and the hash.</summary>
+    public static TextDataScan FromRows(List<TextExample> rows, long skipped, IReadOnlyCollection<int> labels, string? sha256) =>
+        new(rows.Count, skipped, labels, sha256, rows);
+
     /// <summary>Scans <paramref name="data"/> through one cursor.</summary>
     public static TextDataScan Run(IDataView data, string labelName, string first, string? second, int maxCachedRows, bool hash,
         FittedTiktokenTokenizer.VocabularyCounter? vocabulary, long vocabularyRows = long.MaxValue)

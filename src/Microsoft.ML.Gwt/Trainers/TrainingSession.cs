@@ -83,7 +83,13 @@ internal sealed class TrainingSession
     /// <summary>Trains with the labels <paramref name="label"/> reads from each row and the task's
     /// <paramref name="objective"/>; <paramref name="task"/> names a task other than classification in the checkpoint
     /// fingerprint (null for the classifier, whose fingerprints predate it).</summary>
-    public GwtTrainingResult Run<TLabel>(Func<TextExample, TLabel> label, ObjectiveFactory<TLabel> objective, string? task)
+    /// <param name="label">The row's label.</param>
+    /// <param name="objective">The task's objective.</param>
+    /// <param name="task">The task's name in the fingerprint (null: the classifier).</param>
+    /// <param name="encode">How a row becomes the model's input and its label; null: its text (pair) as the tokenizer
+    /// encodes it with <paramref name="label"/> (a token classifier encodes its words and aligns its tags).</param>
+    public GwtTrainingResult Run<TLabel>(Func<TextExample, TLabel> label, ObjectiveFactory<TLabel> objective, string? task,
+        Func<TextExample, (EncodedText Text, TLabel Label)>? encode = null)
     {
         int? checkpointHiddenSize = _o.PretrainedModelPath is null ? null : _model.Encoder.Config.HiddenSize;
         var engineOptions = EngineOptions(_o, checkpointHiddenSize);
@@ -102,7 +108,7 @@ internal sealed class TrainingSession
         var checkpoints = _o.CheckpointFolder is null ? null : new TrainingCheckpoint(_o.CheckpointFolder,
             ClassifierFingerprint.Of(_o, _random.Seed, _model.NumClasses, engineOptions.PeakLearningRate, targets, _train.Scan, _validation?.Scan, sourceShuffling,
                 precision.ComputeType, task));
-        (EncodedText Text, TLabel Label) Encode(TextExample row) => (EncodeText(row), label(row));
+        (EncodedText Text, TLabel Label) Encode(TextExample row) => encode is null ? (EncodeText(row), label(row)) : encode(row);
         var taskObjective = objective(ValidationBatches(Encode), () => MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken));
         var seeds = _random.Seeds;
         var data = new StreamedBatches<TextExample, (EncodedText Text, TLabel Label)>(
