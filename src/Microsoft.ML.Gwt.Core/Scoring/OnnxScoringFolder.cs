@@ -116,6 +116,60 @@ public static class OnnxScoringFolder
             return (graph, tokenizer, settings);
         });
 
+    /// <summary>The manifest's task of a token classifier's folder (named entity recognition).</summary>
+    public const string NamedEntityRecognitionTask = "named-entity-recognition";
+
+    /// <summary>Writes a token classifier's folder (a named-entity-recognition model): the graph, the tokenizer, the tags
+    /// (<c>labels.bin</c>, in the label's own type) and the manifest with its task, so the other tasks' readers refuse
+    /// it and <see cref="ReadTokenClassifier"/> reads it.</summary>
+    public static void WriteTokenClassifier(string folder, byte[] graph, TextTokenizer tokenizer, TokenClassifierSettings settings)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(settings);
+        Directory.CreateDirectory(folder);
+        var files = new[] { (GraphFile, graph), (TokenizerFile, ModelPartWriter.Bytes(tokenizer.Save)), (LabelsFile, ModelPartWriter.Bytes(settings.Tags.Save)) };
+        var hashes = new JsonObject();
+        foreach (var (name, bytes) in files)
+        {
+            AtomicFile.WriteAllBytes(Path.Combine(folder, name), bytes);
+            hashes[name] = Convert.ToHexString(ModelChecksums.Hash(bytes));
+        }
+        var manifest = new JsonObject
+        {
+            ["format"] = Format,
+            ["task"] = NamedEntityRecognitionTask,
+            ["sentence"] = settings.Sentence,
+            ["outputColumn"] = settings.OutputColumn,
+            ["maxSequenceLength"] = settings.MaxSequenceLength,
+            ["scoringBatchSize"] = settings.ScoringBatchSize,
+            ["fallbackKey"] = settings.FallbackKey,
+            ["tags"] = settings.Tags.Count,
+            ["tagNames"] = new JsonArray(settings.Tags.ToText().Select(n => (JsonNode?)n).ToArray()),
+            ["sha256"] = hashes,
+        };
+        AtomicFile.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Reads and verifies a folder written by <see cref="WriteTokenClassifier"/>.</summary>
+    /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
+    /// <exception cref="FileNotFoundException">A file of the folder is missing; the message names it.</exception>
+    /// <exception cref="InvalidDataException">A file does not match its SHA-256, the manifest is malformed, or the folder
+    /// holds another task's model; the message names the file.</exception>
+    public static (byte[] Graph, TextTokenizer Tokenizer, TokenClassifierSettings Settings) ReadTokenClassifier(string folder) =>
+        Open(folder, NamedEntityRecognitionTask, (root, manifestPath, verified) =>
+        {
+            var graph = verified(GraphFile);
+            var tokenizer = Parse(verified(TokenizerFile), Path.Combine(folder, TokenizerFile), TextTokenizer.Load);
+            int tags = root["tags"]!.GetValue<int>();
+            var keys = Parse(verified(LabelsFile), Path.Combine(folder, LabelsFile), r => LabelKeys.Load(r, tags));
+            var settings = new TokenClassifierSettings(root["sentence"]!.GetValue<string>(), root["outputColumn"]!.GetValue<string>(),
+                root["maxSequenceLength"]!.GetValue<int>(), root["scoringBatchSize"]!.GetValue<int>(), root["fallbackKey"]!.GetValue<int>(), keys);
+            settings.Validate($"'{manifestPath}'");
+            return (graph, tokenizer, settings);
+        });
+
     /// <summary>Reads and verifies a folder written by <see cref="Write"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
     /// <exception cref="FileNotFoundException">A file of the folder is missing; the message names it.</exception>
@@ -168,7 +222,7 @@ public static class OnnxScoringFolder
             if (found != task)
             {
                 throw new InvalidDataException($"'{manifestPath}' holds a {found ?? "text classification"} model, not a {task ?? "text classification"} model; " +
-                    $"load it with {(found is null ? "GwtOnnxTextClassificationTransformer" : "GwtOnnxSentenceSimilarityTransformer")}.Load.");
+                    $"load it with {found switch { null => "GwtOnnxTextClassificationTransformer", NamedEntityRecognitionTask => "GwtOnnxNamedEntityRecognitionTransformer", _ => "GwtOnnxSentenceSimilarityTransformer" }}.Load.");
             }
             byte[] Verified(string name)
             {

@@ -21,6 +21,9 @@ internal static class OnnxModelExporter
     /// <summary>The output of a regression model: its score.</summary>
     public const string ScoreName = "score";
 
+    /// <summary>The token classifier's output: tag logits <c>[batch, tokens, tags]</c>.</summary>
+    public const string TokenLogitsName = "logits";
+
     /// <summary>The graph of <paramref name="model"/>.</summary>
     public static ModelProto Build(TextClassificationModel model, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
     {
@@ -28,7 +31,7 @@ internal static class OnnxModelExporter
         var config = model.Encoder.Config;
         var state = model.state_dict();
         bool regression = model.NumClasses == 1;
-        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_{(regression ? "regressor" : "classifier")}", quantization == GwtOnnxQuantization.DynamicInt8);
+        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_{(model.TokenClassification ? "token_classifier" : regression ? "regressor" : "classifier")}", quantization == GwtOnnxQuantization.DynamicInt8);
         var inputs = OnnxEncoderInputs.Declare(g, config);
         var encoder = new OnnxWeights(state, config.EncoderPrefix + ".");
         var hidden = config.Family switch
@@ -37,6 +40,14 @@ internal static class OnnxModelExporter
             TransformerFamily.DebertaV2 => DebertaV2OnnxEncoder.Encode(g, encoder, config, inputs),
             _ => BertOnnxEncoder.Encode(g, encoder, config, inputs),
         };
+        if (model.TokenClassification)
+        {
+            // Hugging Face's *ForTokenClassification: classifier(hidden) at every position (dropout is the identity).
+            var tokenLogits = g.Linear(hidden, encoder.WithPrefix(""), "classifier");
+            g.Output(tokenLogits, TokenLogitsName, TensorProto.Types.DataType.Float, "batch", "tokens",
+                model.NumClasses.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return g.Build(typeof(OnnxModelExporter).Assembly.GetName().Version?.ToString() ?? "0");
+        }
         var logits = OnnxClassificationHead.Logits(g, encoder, encoder.WithPrefix(""), config, hidden);
         if (regression)
         {
