@@ -5,7 +5,8 @@
 // With "stream" the data is streamed (no cache) through a shuffle pool smaller than the data, so an epoch's order comes
 // from the source's seeded shuffling cursor, the pool and length-grouping windows of 2 batches (resuming at batch 3: one window skipped unread, one batch of the next).
 // Given the shapes-sts.tsv sentence-pair data instead, it trains a sentence-similarity model the same way.
-//   TestHost <data.tsv.gz | shapes-sts.tsv> <checkpoint folder or -> <result file> [epochs] [hang step] [stream]
+// Given spamassassin-ner.tsv, it trains a named-entity-recognition model the same way (rows held in memory).
+//   TestHost <data.tsv.gz | shapes-sts.tsv | spamassassin-ner.tsv> <checkpoint folder or -> <result file> [epochs] [hang step] [stream]
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.ML;
@@ -15,6 +16,11 @@ using Microsoft.ML.Gwt.Trainers;
 if (args[0].EndsWith("shapes-sts.tsv", StringComparison.Ordinal))
 {
     SentenceSimilarityHost.Run(args);
+    return;
+}
+if (args[0].EndsWith("spamassassin-ner.tsv", StringComparison.Ordinal))
+{
+    NamedEntityRecognitionHost.Run(args);
     return;
 }
 var rows = new List<Row>();
