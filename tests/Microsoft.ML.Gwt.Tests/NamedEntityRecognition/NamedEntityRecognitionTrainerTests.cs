@@ -135,4 +135,35 @@ public sealed class NamedEntityRecognitionTrainerTests
         var two = new GwtNamedEntityRecognitionTrainer.Options { Sentence2ColumnName = "Other" };
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml2.MulticlassClassification.Trainers.GwtNamedEntityRecognition(two));
     }
+
+    [TestMethod]
+    public void GwtKeepsLessOptimizerStateThanAdamWAndBFloat16ScoringAgreesWithFloat32()
+    {
+        var (ml, train, test) = SpamAssassinNerData.Keyed(60, 30);
+        using var gwt = ml.MulticlassClassification.Trainers.GwtNamedEntityRecognition(Fast(GwtOptimizerKind.Gwt, epochs: 1)).Fit(train);
+        using var adamw = ml.MulticlassClassification.Trainers.GwtNamedEntityRecognition(Fast(GwtOptimizerKind.AdamW, epochs: 1)).Fit(train);
+        Assert.IsLessThan(adamw.TrainingResult!.OptimizerStateBytes, gwt.TrainingResult!.OptimizerStateBytes,
+            $"GWT {gwt.TrainingResult.OptimizerStateBytes} B against AdamW {adamw.TrainingResult.OptimizerStateBytes} B");
+
+        var float32 = Keys(gwt.Transform(test), "PredictedLabel").SelectMany(k => k).ToArray();
+        gwt.ScoringPrecision = GwtPrecision.BFloat16;
+        var bfloat16 = Keys(gwt.Transform(test), "PredictedLabel").SelectMany(k => k).ToArray();
+        Assert.HasCount(float32.Length, bfloat16);
+        double agreement = float32.Zip(bfloat16).Count(p => p.First == p.Second) / (double)float32.Length;
+        Assert.IsGreaterThan(0.95, agreement, $"bfloat16 tags agree with float32 on {agreement:P1} of the words");
+    }
+
+    [TestMethod]
+    public void TheEstimatorPromisesAVectorOfKeysWithTheLabelsKeyValues()
+    {
+        var (ml, train, _) = SpamAssassinNerData.Keyed(5, 1);
+        var shape = ml.MulticlassClassification.Trainers.GwtNamedEntityRecognition().GetOutputSchema(Microsoft.ML.Gwt.Tests.Trainers.LabelTypesTests.ShapeOf(train.Schema));
+        var output = shape.Single(c => c.Name == "PredictedLabel");
+        Assert.IsTrue(output.IsKey);
+        Assert.AreEqual(SchemaShape.Column.VectorKind.VariableVector, output.Kind);
+        Assert.IsTrue(output.Annotations.Any(a => a.Name == "KeyValues"));
+        var wrong = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.GwtNamedEntityRecognition(labelColumnName: "Tags")
+            .GetOutputSchema(Microsoft.ML.Gwt.Tests.Trainers.LabelTypesTests.ShapeOf(train.Schema)));
+        Assert.AreEqual("Tags", wrong.ParamName);
+    }
 }
