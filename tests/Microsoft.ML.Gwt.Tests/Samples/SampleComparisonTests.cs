@@ -9,6 +9,17 @@ public sealed class SampleComparisonTests
 {
     internal static (int ExitCode, string Stdout, string Stderr) RunSample(params string[] args) => RunSampleIn(TestCheckpoints.NewFolder(), args);
 
+    /// <summary>A small TSV in the sample's format, so a run takes seconds: 30 training, 9 validation and 9 test emails.</summary>
+    private static string SmallData()
+    {
+        var data = Path.Combine(TestCheckpoints.NewFolder(), "emails.tsv");
+        var rows = Trainers.SpamData.Take("train", 10, "ham", "spam", "hard_ham").Select(e => (e, "train"))
+            .Concat(Trainers.SpamData.Take("validation", 3, "ham", "spam", "hard_ham").Select(e => (e, "validation")))
+            .Concat(Trainers.SpamData.Take("test", 3, "ham", "spam", "hard_ham").Select(e => (e, "test")));
+        File.WriteAllLines(data, new[] { "Label\tSplit\tText" }.Concat(rows.Select(r => $"{r.e.Label}\t{r.Item2}\t{r.e.Text}")));
+        return data;
+    }
+
     internal static (int ExitCode, string Stdout, string Stderr) RunSampleIn(string output, params string[] args) =>
         BuiltApp.Run(BuiltApp.Dll("bench", "SampleComparison"), args.Concat(new[] { "--output", output }));
 
@@ -21,7 +32,7 @@ public sealed class SampleComparisonTests
         // bert-tiny's table has 40 positions: the default 128 tokens used to abort with exit code 134. (Every family
         // fine-tunes through the same trainer call: PretrainedCheckpointTests.EveryFamilyFineTunes.)
         var folder = EncoderParityTests.Checkpoint(family);
-        var (code, stdout, stderr) = RunSample("--pretrained", folder, "--train-rows", "12", "--epochs", "1");
+        var (code, stdout, stderr) = RunSample("--data", SmallData(), "--pretrained", folder, "--epochs", "1");
         Assert.AreEqual(0, code, $"{family}: {stderr}\n{stdout}");
         StringAssert.Contains(stdout, "test accuracy");
     }
@@ -30,7 +41,7 @@ public sealed class SampleComparisonTests
     [TestCategory(TestCategories.Process)]
     public void ScoringPrecisionScoresTheTestSplitAgainAndReportsAgreement()
     {
-        var (code, stdout, stderr) = RunSample("--scoring-precision", "bfloat16", "--precision", "float32", "--train-rows", "12",
+        var (code, stdout, stderr) = RunSample("--data", SmallData(), "--scoring-precision", "bfloat16", "--precision", "float32",
             "--epochs", "1", "--max-tokens", "8");
         Assert.AreEqual(0, code, $"{stderr}\n{stdout}");
         StringAssert.Contains(stdout, "Gwt test scored in Float32 / BFloat16: accuracy");
@@ -67,12 +78,7 @@ public sealed class SampleComparisonTests
     [TestCategory(TestCategories.Process)]
     public void MlmPretrainOptionPretrainsThenComparesWithScratchAndSdca()
     {
-        // A small TSV in the sample's format, so the run takes seconds: 30 training, 9 validation and 9 test emails.
-        var data = Path.Combine(TestCheckpoints.NewFolder(), "emails.tsv");
-        var rows = Trainers.SpamData.Take("train", 10, "ham", "spam", "hard_ham").Select(e => (e, "train"))
-            .Concat(Trainers.SpamData.Take("validation", 3, "ham", "spam", "hard_ham").Select(e => (e, "validation")))
-            .Concat(Trainers.SpamData.Take("test", 3, "ham", "spam", "hard_ham").Select(e => (e, "test")));
-        File.WriteAllLines(data, new[] { "Label\tSplit\tText" }.Concat(rows.Select(r => $"{r.e.Label}\t{r.Item2}\t{r.e.Text}")));
+        var data = SmallData();
         var output = TestCheckpoints.NewFolder();
         var (code, stdout, stderr) = RunSampleIn(output, "--data", data, "--mlm-pretrain", "--pretrain-epochs", "1", "--pretrain-lr", "0.002", "--epochs", "1", "--max-tokens", "32");
         Assert.AreEqual(0, code, $"{stderr}\n{stdout}");
