@@ -22,17 +22,30 @@ public sealed class TextClassificationModel : nn.Module
     /// (at least 2), or with 1 a regression model whose single logit is the score.</summary>
     /// <exception cref="NotSupportedException">The model type is not supported.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is below 1.</exception>
-    public TextClassificationModel(TransformerConfig config, int numClasses) : base("TextClassificationModel")
+    public TextClassificationModel(TransformerConfig config, int numClasses) : this(config, numClasses, TextHeadKind.SequenceClassification)
+    {
+    }
+
+    /// <summary>Creates the model with freshly initialized weights and the head <paramref name="head"/>: a sequence
+    /// classifier (or regressor) of <paramref name="numClasses"/> outputs, or Hugging Face's
+    /// <c>*ForQuestionAnswering</c> span head (<paramref name="numClasses"/> must be 2: start and end; the encoder has no
+    /// pooler, as there).</summary>
+    public TextClassificationModel(TransformerConfig config, int numClasses, TextHeadKind head) : base("TextClassificationModel")
     {
         ArgumentNullException.ThrowIfNull(config);
         if (numClasses < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least 2 classes (1: a regression head).");
         }
+        if (head == TextHeadKind.QuestionAnswering && numClasses != 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A question-answering head has 2 outputs per position (start, end).");
+        }
         NumClasses = numClasses;
-        Encoder = TransformerEncoder.Create(config, addPooler: true);
+        HeadKind = head;
+        Encoder = TransformerEncoder.Create(config, addPooler: head == TextHeadKind.SequenceClassification);
         register_module(config.EncoderPrefix, Encoder);
-        Head = ClassificationHead.Create(config, numClasses);
+        Head = head == TextHeadKind.QuestionAnswering ? ClassificationHead.CreateSpan(config) : ClassificationHead.Create(config, numClasses);
         foreach (var (name, module) in Head.Parts)
         {
             register_module(name, module);
@@ -53,17 +66,30 @@ public sealed class TextClassificationModel : nn.Module
     /// <summary>Names of the head's parameters (re-initialized when a checkpoint's label count differs).</summary>
     public IReadOnlyList<string> HeadParameterNames { get; }
 
+    /// <summary>The head: a sequence classifier's, or the question-answering span head.</summary>
+    public TextHeadKind HeadKind { get; }
+
     /// <summary>The number of classes (Hugging Face's <c>num_labels</c>); 1 for a regression model.</summary>
     public int NumClasses { get; }
 
     /// <summary>The name under which the encoder's parameters appear (Hugging Face's <c>base_model_prefix</c>).</summary>
     public string EncoderPrefix => Encoder.Config.EncoderPrefix;
 
-    /// <summary>Class logits <c>[batch, classes]</c>, float32 whatever the compute type (see <see cref="PrecisionPolicy"/>).</summary>
+    /// <summary>Class logits <c>[batch, classes]</c> (the span head: <c>[batch, seq, 2]</c>, start and end logits), float32 whatever the compute type (see <see cref="PrecisionPolicy"/>).</summary>
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
     {
         using var scope = torch.NewDisposeScope();
         var hidden = Encoder.Forward(inputIds, attentionMask, tokenTypeIds);
         return PrecisionPolicy.Float32(Head.Forward(hidden, Encoder)).MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>The head of a <see cref="TextClassificationModel"/>.</summary>
+public enum TextHeadKind
+{
+    /// <summary>Hugging Face's <c>*ForSequenceClassification</c> head: logits <c>[batch, labels]</c>.</summary>
+    SequenceClassification,
+
+    /// <summary>Hugging Face's <c>*ForQuestionAnswering</c> head (<c>qa_outputs</c>): logits <c>[batch, seq, 2]</c>.</summary>
+    QuestionAnswering,
 }

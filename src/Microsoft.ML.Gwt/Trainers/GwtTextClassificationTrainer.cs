@@ -141,12 +141,13 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
     /// <summary>The classifier, initialized from the run's seed (holding TorchSharp's generator) and loaded from the
     /// checkpoint when fine-tuning, on <paramref name="device"/>; disposed again if any of that fails. 1 class: a
     /// regression model (sentence similarity).</summary>
-    internal static TextClassificationModel CreateModel(TransformerConfig config, int numClasses, GwtTextTrainerOptions o, RunRandom random, IChannel ch, Device device)
+    internal static TextClassificationModel CreateModel(TransformerConfig config, int numClasses, GwtTextTrainerOptions o, RunRandom random, IChannel ch, Device device,
+        TextHeadKind head = TextHeadKind.SequenceClassification)
     {
         TextClassificationModel model;
         using (random.Initialization())
         {
-            model = new TextClassificationModel(config, numClasses);
+            model = new TextClassificationModel(config, numClasses, head);
         }
         try
         {

@@ -172,7 +172,7 @@ internal sealed class TorchScoringModel : IDisposable
         TextClassificationModel copy;
         using (RunRandom.Borrow())
         {
-            copy = new TextClassificationModel(_model.Encoder.Config, _model.NumClasses);
+            copy = new TextClassificationModel(_model.Encoder.Config, _model.NumClasses, _model.HeadKind);
         }
         using (torch.no_grad())
         {
