@@ -111,6 +111,10 @@ public sealed class FittedTiktokenTokenizer : TextTokenizer
     protected override IReadOnlyList<int> EncodePlain(string text) =>
         Base.Value.EncodeToIds(text).Select(id => _map.TryGetValue(id, out int m) ? m : Unknown).ToList();
 
+    /// <summary>A pre-split word as in running text: the first on its own, every other after a space (cl100k's pieces
+    /// carry their leading space).</summary>
+    protected override IReadOnlyList<int> EncodeWord(string word, int index) => EncodePlain(index == 0 ? word : " " + word);
+
     /// <inheritdoc />
     protected override int SpecialTokenCount(bool pair) => pair ? 3 : 2;
 

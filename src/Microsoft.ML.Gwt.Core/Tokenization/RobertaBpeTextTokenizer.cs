@@ -77,6 +77,10 @@ public sealed class RobertaBpeTextTokenizer : TextTokenizer
     protected override IReadOnlyList<int> EncodePlain(string text) =>
         _tokenizer.EncodeToIds(text);
 
+    /// <summary>A pre-split word after a space, as Hugging Face's RoBERTa tokenizers encode pre-split words (they
+    /// refuse them without <c>add_prefix_space=True</c>).</summary>
+    protected override IReadOnlyList<int> EncodeWord(string word, int index) => EncodePlain(" " + word);
+
     /// <inheritdoc />
     protected override int SpecialTokenCount(bool pair) => pair ? 4 : 2;
 

@@ -12,7 +12,7 @@ public readonly record struct EncodedText(int[] Ids, int[] TypeIds);
 /// Turns text into the token ids a transformer encoder (<c>Microsoft.ML.Gwt.Modeling.TransformerEncoder</c>) expects, with the model family's special
 /// tokens, truncation and sentence-pair layout. Implementations persist themselves for ML.NET model files.
 /// </summary>
-public abstract class TextTokenizer
+public abstract partial class TextTokenizer
 {
     /// <summary>Text longer than this many characters per allowed token is cut before tokenizing (a 1 MB text costs
     /// no more than a short one); no token of a real vocabulary is that long.</summary>

@@ -25,8 +25,12 @@ internal static class HeldScalars
     /// <summary>Zero, for comparisons.</summary>
     public static readonly Scalar Zero = 0.ToScalar();
 
-    /// <summary>The label value that losses ignore (-100, Hugging Face's and PyTorch's <c>ignore_index</c>).</summary>
-    public static readonly Scalar IgnoreIndex = (-100L).ToScalar();
+    /// <summary>The label value that losses ignore: -100, Hugging Face's and PyTorch's <c>ignore_index</c> (masked
+    /// language modelling's unmasked positions, token classification's later sub-words, ...).</summary>
+    public const long IgnoredLabel = -100;
+
+    /// <summary><see cref="IgnoredLabel"/> as a Scalar, for comparisons.</summary>
+    public static readonly Scalar IgnoreIndex = IgnoredLabel.ToScalar();
 
     /// <summary>The alpha of a subtraction (libtorch's <c>sub</c> is <c>add</c> with alpha -1, exactly).</summary>
     public static readonly Scalar MinusOne = (-1).ToScalar();

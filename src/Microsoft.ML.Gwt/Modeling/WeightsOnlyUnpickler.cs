@@ -171,183 +171,226 @@ internal sealed class WeightsOnlyUnpickler
                 case (byte)'(': // MARK
                     _marks.Push(_stack.Count);
                     break;
-                case (byte)'N':
-                    Push(null);
-                    break;
-                case 0x88:
-                    Push(true);
-                    break;
-                case 0x89:
-                    Push(false);
-                    break;
-                case (byte)'J': // BININT
-                    Push((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)));
-                    break;
-                case (byte)'K': // BININT1
-                    Push((long)ReadByte());
-                    break;
-                case (byte)'M': // BININT2
-                    Push((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2)));
-                    break;
-                case 0x8a: // LONG1
-                    {
-                        int n = ReadByte();
-                        var bytes = ReadBytes(n);
-                        var big = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-                        Push(big >= long.MinValue && big <= long.MaxValue ? (object)(long)big : big);
-                        break;
-                    }
-                case (byte)'G': // BINFLOAT
-                    Push(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8)));
-                    break;
-                case (byte)'X': // BINUNICODE
-                    Push(ReadString(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))));
-                    break;
-                case 0x8c: // SHORT_BINUNICODE
-                    Push(ReadString(ReadByte()));
-                    break;
-                case 0x8d: // BINUNICODE8
-                    Push(ReadString(BinaryPrimitives.ReadUInt64LittleEndian(ReadBytes(8))));
-                    break;
-                case (byte)'}': // EMPTY_DICT
-                    Push(new PickleDict());
-                    break;
-                case (byte)']': // EMPTY_LIST
-                    Push(new List<object?>());
-                    break;
-                case (byte)')': // EMPTY_TUPLE
-                    Push(Array.Empty<object?>());
-                    break;
-                case (byte)'t': // TUPLE
-                    Push(PopMark().ToArray());
-                    break;
-                case 0x85:
-                case 0x86:
-                case 0x87: // TUPLE1..3
-                    {
-                        int n = op - 0x84;
-                        Need(n, at);
-                        var items = _stack.GetRange(_stack.Count - n, n).ToArray();
-                        _stack.RemoveRange(_stack.Count - n, n);
-                        Push(items);
-                        break;
-                    }
-                case (byte)'a': // APPEND
-                    {
-                        Need(2, at);
-                        var value = Pop();
-                        ListAt(_stack.Count - 1, at).Add(value);
-                        break;
-                    }
-                case (byte)'e': // APPENDS
-                    {
-                        var items = PopMark();
-                        Need(1, at);
-                        ListAt(_stack.Count - 1, at).AddRange(items);
-                        break;
-                    }
-                case (byte)'s': // SETITEM
-                    {
-                        Need(3, at);
-                        var value = Pop();
-                        var key = Pop();
-                        DictAt(_stack.Count - 1, at).Items.Add(new(key, value));
-                        break;
-                    }
-                case (byte)'u': // SETITEMS
-                    {
-                        var items = PopMark();
-                        if (items.Count % 2 != 0)
-                        {
-                            throw Bad($"SETITEMS with an odd number of values at byte {at}");
-                        }
-                        Need(1, at);
-                        var dict = DictAt(_stack.Count - 1, at);
-                        for (int i = 0; i < items.Count; i += 2)
-                        {
-                            dict.Items.Add(new(items[i], items[i + 1]));
-                        }
-                        break;
-                    }
-                case (byte)'q': // BINPUT
-                    Memo(ReadByte(), at);
-                    break;
-                case (byte)'r': // LONG_BINPUT
-                    Memo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)), at);
-                    break;
-                case 0x94: // MEMOIZE
-                    Memo(_memo.Count, at);
-                    break;
-                case (byte)'h': // BINGET
-                    Get(ReadByte(), at);
-                    break;
-                case (byte)'j': // LONG_BINGET
-                    Get(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)), at);
-                    break;
-                case (byte)'c': // GLOBAL
-                    {
-                        var module = ReadLine();
-                        var name = ReadLine();
-                        Push(Global(module, name, at));
-                        break;
-                    }
-                case 0x93: // STACK_GLOBAL
-                    {
-                        Need(2, at);
-                        var name = Pop();
-                        var module = Pop();
-                        if (module is not string m || name is not string n)
-                        {
-                            throw Bad($"STACK_GLOBAL at byte {at} without two strings");
-                        }
-                        Push(Global(m, n, at));
-                        break;
-                    }
-                case (byte)'Q': // BINPERSID
-                    {
-                        Need(1, at);
-                        if (Pop() is not object?[] pid)
-                        {
-                            throw Bad($"a persistent id that is not a tuple at byte {at}");
-                        }
-                        Push(_persistentLoad(pid));
-                        break;
-                    }
-                case (byte)'R': // REDUCE
-                    {
-                        Need(2, at);
-                        var args = Pop();
-                        var callable = Pop();
-                        if (callable is not PickleGlobal g)
-                        {
-                            throw Refuse("REDUCE", $"REDUCE at byte {at} calls {Describe(callable)}, not an allowed global");
-                        }
-                        if (args is not object?[] a)
-                        {
-                            throw Bad($"REDUCE at byte {at} with arguments that are not a tuple");
-                        }
-                        Push(Reduce(g, a, at));
-                        break;
-                    }
-                case (byte)'b' when _stack.Count >= 2 && _stack[^2] is PickleDict: // BUILD: an OrderedDict's attributes (state_dict's _metadata)
-                    {
-                        var state = Pop();
-                        if (state is not (PickleDict or null))
-                        {
-                            throw Refuse("BUILD", $"BUILD at byte {at} sets the state of an OrderedDict from {Describe(state)}");
-                        }
-                        break;
-                    }
                 default:
-                    if (RefusedOpcodes.TryGetValue(op, out var opName))
+                    if (!(PushesValue(op) || BuildsContainer(op, at) || UsesMemo(op, at) || CallsGlobal(op, at)))
                     {
-                        throw Refuse(opName, $"opcode {opName} (0x{op:x2}) at byte {at}, which builds objects a weights-only checkpoint never holds");
+                        throw RefusedOrUnknown(op, at);
                     }
-                    throw Bad($"unknown or unsupported pickle opcode 0x{op:x2} at byte {at}");
+                    break;
             }
         }
     }
 
+    private Exception RefusedOrUnknown(byte op, int at) => RefusedOpcodes.TryGetValue(op, out var opName)
+        ? Refuse(opName, $"opcode {opName} (0x{op:x2}) at byte {at}, which builds objects a weights-only checkpoint never holds")
+        : Bad($"unknown or unsupported pickle opcode 0x{op:x2} at byte {at}");
+
+    /// <summary>Opcodes that push a constant, a string or an empty container.</summary>
+    private bool PushesValue(byte op)
+    {
+        switch (op)
+        {
+            case (byte)'N':
+                Push(null);
+                return true;
+            case 0x88:
+                Push(true);
+                return true;
+            case 0x89:
+                Push(false);
+                return true;
+            case (byte)'J': // BININT
+                Push((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)));
+                return true;
+            case (byte)'K': // BININT1
+                Push((long)ReadByte());
+                return true;
+            case (byte)'M': // BININT2
+                Push((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2)));
+                return true;
+            case 0x8a: // LONG1
+                {
+                    int n = ReadByte();
+                    var bytes = ReadBytes(n);
+                    var big = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
+                    Push(big >= long.MinValue && big <= long.MaxValue ? (object)(long)big : big);
+                    return true;
+                }
+            case (byte)'G': // BINFLOAT
+                Push(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8)));
+                return true;
+            case (byte)'X': // BINUNICODE
+                Push(ReadString(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))));
+                return true;
+            case 0x8c: // SHORT_BINUNICODE
+                Push(ReadString(ReadByte()));
+                return true;
+            case 0x8d: // BINUNICODE8
+                Push(ReadString(BinaryPrimitives.ReadUInt64LittleEndian(ReadBytes(8))));
+                return true;
+            case (byte)'}': // EMPTY_DICT
+                Push(new PickleDict());
+                return true;
+            case (byte)']': // EMPTY_LIST
+                Push(new List<object?>());
+                return true;
+            case (byte)')': // EMPTY_TUPLE
+                Push(Array.Empty<object?>());
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Opcodes that fill tuples, lists and dicts from the stack.</summary>
+    private bool BuildsContainer(byte op, int at)
+    {
+        switch (op)
+        {
+            case (byte)'t': // TUPLE
+                Push(PopMark().ToArray());
+                return true;
+            case 0x85:
+            case 0x86:
+            case 0x87: // TUPLE1..3
+                {
+                    int n = op - 0x84;
+                    Need(n, at);
+                    var items = _stack.GetRange(_stack.Count - n, n).ToArray();
+                    _stack.RemoveRange(_stack.Count - n, n);
+                    Push(items);
+                    return true;
+                }
+            case (byte)'a': // APPEND
+                {
+                    Need(2, at);
+                    var value = Pop();
+                    ListAt(_stack.Count - 1, at).Add(value);
+                    return true;
+                }
+            case (byte)'e': // APPENDS
+                {
+                    var items = PopMark();
+                    Need(1, at);
+                    ListAt(_stack.Count - 1, at).AddRange(items);
+                    return true;
+                }
+            case (byte)'s': // SETITEM
+                {
+                    Need(3, at);
+                    var value = Pop();
+                    var key = Pop();
+                    DictAt(_stack.Count - 1, at).Items.Add(new(key, value));
+                    return true;
+                }
+            case (byte)'u': // SETITEMS
+                {
+                    var items = PopMark();
+                    if (items.Count % 2 != 0)
+                    {
+                        throw Bad($"SETITEMS with an odd number of values at byte {at}");
+                    }
+                    Need(1, at);
+                    var dict = DictAt(_stack.Count - 1, at);
+                    for (int i = 0; i < items.Count; i += 2)
+                    {
+                        dict.Items.Add(new(items[i], items[i + 1]));
+                    }
+                    return true;
+                }
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Opcodes that write or read the memo.</summary>
+    private bool UsesMemo(byte op, int at)
+    {
+        switch (op)
+        {
+            case (byte)'q': // BINPUT
+                Memo(ReadByte(), at);
+                return true;
+            case (byte)'r': // LONG_BINPUT
+                Memo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)), at);
+                return true;
+            case 0x94: // MEMOIZE
+                Memo(_memo.Count, at);
+                return true;
+            case (byte)'h': // BINGET
+                Get(ReadByte(), at);
+                return true;
+            case (byte)'j': // LONG_BINGET
+                Get(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)), at);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Opcodes that name a global, load a storage or call an allowed global: every check of what a checkpoint may build is here.</summary>
+    private bool CallsGlobal(byte op, int at)
+    {
+        switch (op)
+        {
+            case (byte)'c': // GLOBAL
+                {
+                    var module = ReadLine();
+                    var name = ReadLine();
+                    Push(Global(module, name, at));
+                    return true;
+                }
+            case 0x93: // STACK_GLOBAL
+                {
+                    Need(2, at);
+                    var name = Pop();
+                    var module = Pop();
+                    if (module is not string m || name is not string n)
+                    {
+                        throw Bad($"STACK_GLOBAL at byte {at} without two strings");
+                    }
+                    Push(Global(m, n, at));
+                    return true;
+                }
+            case (byte)'Q': // BINPERSID
+                {
+                    Need(1, at);
+                    if (Pop() is not object?[] pid)
+                    {
+                        throw Bad($"a persistent id that is not a tuple at byte {at}");
+                    }
+                    Push(_persistentLoad(pid));
+                    return true;
+                }
+            case (byte)'R': // REDUCE
+                {
+                    Need(2, at);
+                    var args = Pop();
+                    var callable = Pop();
+                    if (callable is not PickleGlobal g)
+                    {
+                        throw Refuse("REDUCE", $"REDUCE at byte {at} calls {Describe(callable)}, not an allowed global");
+                    }
+                    if (args is not object?[] a)
+                    {
+                        throw Bad($"REDUCE at byte {at} with arguments that are not a tuple");
+                    }
+                    Push(Reduce(g, a, at));
+                    return true;
+                }
+            case (byte)'b' when _stack.Count >= 2 && _stack[^2] is PickleDict: // BUILD: an OrderedDict's attributes (state_dict's _metadata)
+                {
+                    var state = Pop();
+                    if (state is not (PickleDict or null))
+                    {
+                        throw Refuse("BUILD", $"BUILD at byte {at} sets the state of an OrderedDict from {Describe(state)}");
+                    }
+                    return true;
+                }
+            default:
+                return false;
+        }
+    }
     private PickleGlobal Global(string module, string name, int at)
     {
         var full = module + "." + name;

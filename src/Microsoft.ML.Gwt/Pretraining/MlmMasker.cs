@@ -1,3 +1,5 @@
+using Microsoft.ML.Gwt.Modeling;
+
 namespace Microsoft.ML.Gwt.Pretraining;
 
 /// <summary>One masked sequence: the model's input and the labels (-100 where the loss ignores the position).</summary>
@@ -16,7 +18,7 @@ internal readonly record struct MaskedSequence(int[] InputIds, long[] Labels);
 internal sealed class MlmMasker
 {
     /// <summary>Hugging Face's ignore index for the loss.</summary>
-    public const long Ignore = -100;
+    public const long Ignore = HeldScalars.IgnoredLabel;
 
     private readonly MlmTokens _tokens;
     private readonly double _probability;
