@@ -26,6 +26,13 @@ public static class GwtOnnxModelLoader
         nameof(GwtOnnxSentenceSimilarityTransformer.CreateFromModelContext), "GWT sentence similarity (ONNX Runtime)",
         GwtOnnxSentenceSimilarityTransformer.LoaderSignature);
 
+    /// <summary>The question-answering transformer's loader assembly name written into model files.</summary>
+    internal const string QuestionAnswerName = "Microsoft.ML.Gwt.Onnx.QuestionAnswer.ModelLoaders";
+
+    internal static ModelLoaderAssembly QuestionAnswer { get; } = new(QuestionAnswerName, typeof(GwtOnnxQuestionAnswerTransformer),
+        nameof(GwtOnnxQuestionAnswerTransformer.CreateFromModelContext), "GWT question answering (ONNX Runtime)",
+        GwtOnnxQuestionAnswerTransformer.LoaderSignature);
+
     /// <summary>Installs the resolver that lets ML.NET find the loader. Safe to call many times, from many threads.</summary>
     /// <exception cref="NotSupportedException">The process loaded a Microsoft.ML of another line than the supported 5.0.x and 6.0.x.</exception>
     public static void Register()
@@ -33,10 +40,11 @@ public static class GwtOnnxModelLoader
         MlNetVersionGuard.EnsureSupported();
         Loader.Install();
         SentenceSimilarity.Install();
+        QuestionAnswer.Install();
     }
 
     /// <summary>Whether the resolver is installed.</summary>
-    public static bool IsRegistered => Loader.IsInstalled && SentenceSimilarity.IsInstalled;
+    public static bool IsRegistered => Loader.IsInstalled && SentenceSimilarity.IsInstalled && QuestionAnswer.IsInstalled;
 
 #pragma warning disable CA2255 // Installing the resolver before any model load is the point.
     [ModuleInitializer]
@@ -45,5 +53,6 @@ public static class GwtOnnxModelLoader
     {
         Loader.Install();
         SentenceSimilarity.Install();
+        QuestionAnswer.Install();
     }
 }

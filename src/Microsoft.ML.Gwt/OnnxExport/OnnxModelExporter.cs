@@ -21,6 +21,9 @@ internal static class OnnxModelExporter
     /// <summary>The output of a regression model: its score.</summary>
     public const string ScoreName = "score";
 
+    /// <summary>The output of a question-answering model: every position's start and end logits, <c>[batch, sequence, 2]</c>.</summary>
+    public const string SpanLogitsName = "span_logits";
+
     /// <summary>The graph of <paramref name="model"/>.</summary>
     public static ModelProto Build(TextClassificationModel model, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
     {
@@ -28,7 +31,7 @@ internal static class OnnxModelExporter
         var config = model.Encoder.Config;
         var state = model.state_dict();
         bool regression = model.NumClasses == 1;
-        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_{(regression ? "regressor" : "classifier")}", quantization == GwtOnnxQuantization.DynamicInt8);
+        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_{(model.HeadKind == TextHeadKind.QuestionAnswering ? "question_answering" : regression ? "regressor" : "classifier")}", quantization == GwtOnnxQuantization.DynamicInt8);
         var inputs = OnnxEncoderInputs.Declare(g, config);
         var encoder = new OnnxWeights(state, config.EncoderPrefix + ".");
         var hidden = config.Family switch
@@ -37,6 +40,13 @@ internal static class OnnxModelExporter
             TransformerFamily.DebertaV2 => DebertaV2OnnxEncoder.Encode(g, encoder, config, inputs),
             _ => BertOnnxEncoder.Encode(g, encoder, config, inputs),
         };
+        if (model.HeadKind == TextHeadKind.QuestionAnswering)
+        {
+            // *ForQuestionAnswering: qa_outputs on every position (DistilBERT's dropout is the identity at inference).
+            var span = g.Linear(hidden, encoder.WithPrefix(""), "qa_outputs");
+            g.Output(span, SpanLogitsName, TensorProto.Types.DataType.Float, "batch", "sequence", "2");
+            return g.Build(typeof(OnnxModelExporter).Assembly.GetName().Version?.ToString() ?? "0");
+        }
         var logits = OnnxClassificationHead.Logits(g, encoder, encoder.WithPrefix(""), config, hidden);
         if (regression)
         {

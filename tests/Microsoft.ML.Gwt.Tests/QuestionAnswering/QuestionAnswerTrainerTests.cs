@@ -28,6 +28,9 @@ public sealed class QuestionAnswerTrainerTests
         return (model, test);
     });
 
+    /// <summary>The model every test of the class shares (trained once; not disposed).</summary>
+    internal static (GwtQuestionAnswerTransformer Model, List<QaRow> Test) TrainedModel() => Trained.Value;
+
     [TestMethod]
     public void TrainsAndAddsTopKAnswersThatAreSpansOfTheContextWithDescendingScores()
     {
