@@ -33,6 +33,13 @@ public static class GwtOnnxModelLoader
         nameof(GwtOnnxNamedEntityRecognitionTransformer.CreateFromModelContext), "GWT named entity recognition (ONNX Runtime)",
         GwtOnnxNamedEntityRecognitionTransformer.LoaderSignature);
 
+    /// <summary>The question-answering transformer's loader assembly name written into model files.</summary>
+    internal const string QuestionAnswerName = "Microsoft.ML.Gwt.Onnx.QuestionAnswer.ModelLoaders";
+
+    internal static ModelLoaderAssembly QuestionAnswer { get; } = new(QuestionAnswerName, typeof(GwtOnnxQuestionAnswerTransformer),
+        nameof(GwtOnnxQuestionAnswerTransformer.CreateFromModelContext), "GWT question answering (ONNX Runtime)",
+        GwtOnnxQuestionAnswerTransformer.LoaderSignature);
+
     /// <summary>Installs the resolver that lets ML.NET find the loader. Safe to call many times, from many threads.</summary>
     /// <exception cref="NotSupportedException">The process loaded a Microsoft.ML of another line than the supported 5.0.x and 6.0.x.</exception>
     public static void Register()
@@ -41,10 +48,11 @@ public static class GwtOnnxModelLoader
         Loader.Install();
         SentenceSimilarity.Install();
         NamedEntityRecognition.Install();
+        QuestionAnswer.Install();
     }
 
     /// <summary>Whether the resolver is installed.</summary>
-    public static bool IsRegistered => Loader.IsInstalled && SentenceSimilarity.IsInstalled && NamedEntityRecognition.IsInstalled;
+    public static bool IsRegistered => Loader.IsInstalled && SentenceSimilarity.IsInstalled && NamedEntityRecognition.IsInstalled && QuestionAnswer.IsInstalled;
 
 #pragma warning disable CA2255 // Installing the resolver before any model load is the point.
     [ModuleInitializer]
@@ -54,5 +62,6 @@ public static class GwtOnnxModelLoader
         Loader.Install();
         SentenceSimilarity.Install();
         NamedEntityRecognition.Install();
+        QuestionAnswer.Install();
     }
 }

@@ -4,15 +4,21 @@
 // it at a known point.
 // With "stream" the data is streamed (no cache) through a shuffle pool smaller than the data, so an epoch's order comes
 // from the source's seeded shuffling cursor, the pool and length-grouping windows of 2 batches (resuming at batch 3: one window skipped unread, one batch of the next).
-// Given the shapes-sts.tsv sentence-pair data instead, it trains a sentence-similarity model the same way.
-// Given spamassassin-ner.tsv, it trains a named-entity-recognition model the same way (rows held in memory).
-//   TestHost <data.tsv.gz | shapes-sts.tsv | spamassassin-ner.tsv> <checkpoint folder or -> <result file> [epochs] [hang step] [stream]
+// Given the shapes-sts.tsv sentence-pair data instead, it trains a sentence-similarity model the same way; given
+// spamassassin-ner.tsv, a named-entity-recognition model (rows held in memory); given spamassassin-qa.tsv.gz, a
+// question-answering model.
+//   TestHost <data.tsv.gz | shapes-sts.tsv | spamassassin-ner.tsv | spamassassin-qa.tsv.gz> <checkpoint folder or -> <result file> [epochs] [hang step] [stream]
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.ML;
 using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Trainers;
 
+if (args[0].EndsWith("spamassassin-qa.tsv.gz", StringComparison.Ordinal))
+{
+    QuestionAnswerHost.Run(args);
+    return;
+}
 if (args[0].EndsWith("shapes-sts.tsv", StringComparison.Ordinal))
 {
     SentenceSimilarityHost.Run(args);

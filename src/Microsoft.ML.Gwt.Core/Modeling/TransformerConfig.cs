@@ -98,6 +98,9 @@ public sealed class TransformerConfig
     /// <summary>DistilBERT: dropout between <c>pre_classifier</c> and <c>classifier</c>.</summary>
     [JsonPropertyName("seq_classif_dropout")] public double SeqClassifDropout { get; set; } = 0.2;
 
+    /// <summary>DistilBERT: dropout before the question-answering head's <c>qa_outputs</c>.</summary>
+    [JsonPropertyName("qa_dropout")] public double QaDropout { get; set; } = 0.1;
+
     /// <summary>DeBERTa: whether attention adds relative-position terms.</summary>
     [JsonPropertyName("relative_attention")] public bool RelativeAttention { get; set; }
 

@@ -100,6 +100,43 @@ public static class OnnxScoringFolder
         AtomicFile.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    /// <summary>The manifest's task of a question-answering folder.</summary>
+    public const string QuestionAnswerTask = "question-answering";
+
+    /// <summary>The question-answering settings' file (<see cref="QuestionAnswering.QuestionAnswerSettings.Write"/>).</summary>
+    public const string QuestionAnswerSettingsFile = "question-answering.bin";
+
+    /// <summary>Writes a question-answering model's folder: the graph (output <c>span_logits</c>), the tokenizer, the
+    /// settings (columns, top-k, window layout) and the manifest with a SHA-256 of each file, written last.</summary>
+    public static void WriteQuestionAnswer(string folder, byte[] graph, TextTokenizer tokenizer, QuestionAnswering.QuestionAnswerSettings settings)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(settings);
+        Directory.CreateDirectory(folder);
+        var hashes = new JsonObject();
+        foreach (var (name, bytes) in new[] { (GraphFile, graph), (TokenizerFile, ModelPartWriter.Bytes(tokenizer.Save)), (QuestionAnswerSettingsFile, ModelPartWriter.Bytes(settings.Write)) })
+        {
+            AtomicFile.WriteAllBytes(Path.Combine(folder, name), bytes);
+            hashes[name] = Convert.ToHexString(ModelChecksums.Hash(bytes));
+        }
+        var manifest = new JsonObject { ["format"] = Format, ["task"] = QuestionAnswerTask, ["sha256"] = hashes };
+        AtomicFile.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Reads a folder written by <see cref="WriteQuestionAnswer"/>, verifying each file's SHA-256.</summary>
+    /// <exception cref="InvalidDataException">A file is damaged, or the folder holds another task's model; the message names it.</exception>
+    public static (byte[] Graph, TextTokenizer Tokenizer, QuestionAnswering.QuestionAnswerSettings Settings) ReadQuestionAnswer(string folder) =>
+        Open(folder, QuestionAnswerTask, (root, manifestPath, verified) =>
+        {
+            var graph = verified(GraphFile);
+            var tokenizer = Parse(verified(TokenizerFile), Path.Combine(folder, TokenizerFile), TextTokenizer.Load);
+            var settings = Parse(verified(QuestionAnswerSettingsFile), Path.Combine(folder, QuestionAnswerSettingsFile), QuestionAnswering.QuestionAnswerSettings.Read);
+            settings.Validate($"'{manifestPath}'");
+            return (graph, tokenizer, settings);
+        });
+
     /// <summary>Reads and verifies a folder written by <see cref="WriteRegressor"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
     /// <exception cref="FileNotFoundException">A file of the folder is missing; the message names it.</exception>
@@ -222,7 +259,7 @@ public static class OnnxScoringFolder
             if (found != task)
             {
                 throw new InvalidDataException($"'{manifestPath}' holds a {found ?? "text classification"} model, not a {task ?? "text classification"} model; " +
-                    $"load it with {found switch { null => "GwtOnnxTextClassificationTransformer", NamedEntityRecognitionTask => "GwtOnnxNamedEntityRecognitionTransformer", _ => "GwtOnnxSentenceSimilarityTransformer" }}.Load.");
+                    $"load it with {found switch { null => "GwtOnnxTextClassificationTransformer", NamedEntityRecognitionTask => "GwtOnnxNamedEntityRecognitionTransformer", QuestionAnswerTask => "GwtOnnxQuestionAnswerTransformer", _ => "GwtOnnxSentenceSimilarityTransformer" }}.Load.");
             }
             byte[] Verified(string name)
             {

@@ -31,6 +31,15 @@ public abstract class ClassificationHead
         };
     }
 
+    /// <summary>Creates Hugging Face's <c>*ForQuestionAnswering</c> span head, the same in every family:
+    /// <c>qa_outputs</c>, a <c>Linear(hidden, 2)</c> on every position whose two outputs are the start and end logits
+    /// (DistilBERT applies <c>dropout(qa_dropout)</c> before it; the others none).</summary>
+    public static ClassificationHead CreateSpan(TransformerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new SpanHead(config);
+    }
+
     /// <summary>Top-level module names and modules of the head.</summary>
     public IReadOnlyList<(string Name, nn.Module Module)> Parts => _parts;
 
@@ -164,6 +173,37 @@ public abstract class ClassificationHead
             using var scope = torch.NewDisposeScope();
             var pooled = TransformerEncoder.Activate(_act, _dense.call(_poolerDropout.call(lastHidden.select(1, 0))));
             return _classifier.call(_dropout.call(pooled)).MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>Question answering: <c>qa_outputs(hidden)</c>, <c>[batch, seq, 2]</c> (start, end); DistilBERT drops out
+    /// the hidden states first.</summary>
+    private sealed class SpanHead : ClassificationHead
+    {
+        private readonly Linear _qaOutputs;
+        private readonly Dropout? _dropout;
+
+        public SpanHead(TransformerConfig c)
+        {
+            _qaOutputs = Linear(c.HiddenSize, 2);
+            Add("qa_outputs", _qaOutputs);
+            if (c.Family == TransformerFamily.DistilBert)
+            {
+                _dropout = Dropout(c.QaDropout);
+                Add("dropout", _dropout);
+            }
+        }
+
+        public override string ClassifierWeightName => "qa_outputs.weight";
+
+        public override Tensor Forward(Tensor lastHidden, TransformerEncoder encoder)
+        {
+            if (_dropout is null)
+            {
+                return _qaOutputs.call(lastHidden);
+            }
+            using var dropped = _dropout.call(lastHidden);
+            return _qaOutputs.call(dropped);
         }
     }
 }

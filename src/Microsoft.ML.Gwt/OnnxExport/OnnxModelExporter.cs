@@ -24,6 +24,9 @@ internal static class OnnxModelExporter
     /// <summary>The token classifier's output: tag logits <c>[batch, tokens, tags]</c>.</summary>
     public const string TokenLogitsName = "logits";
 
+    /// <summary>The output of a question-answering model: every position's start and end logits, <c>[batch, sequence, 2]</c>.</summary>
+    public const string SpanLogitsName = "span_logits";
+
     /// <summary>The graph of <paramref name="model"/>.</summary>
     public static ModelProto Build(TextClassificationModel model, GwtOnnxQuantization quantization = GwtOnnxQuantization.None)
     {
@@ -31,7 +34,13 @@ internal static class OnnxModelExporter
         var config = model.Encoder.Config;
         var state = model.state_dict();
         bool regression = model.NumClasses == 1;
-        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_{(model.TokenClassification ? "token_classifier" : regression ? "regressor" : "classifier")}", quantization == GwtOnnxQuantization.DynamicInt8);
+        string kind = model.HeadKind switch
+        {
+            TextHeadKind.TokenClassification => "token_classifier",
+            TextHeadKind.QuestionAnswering => "question_answering",
+            _ => regression ? "regressor" : "classifier",
+        };
+        var g = new OnnxGraphBuilder($"gwt_{config.ModelType}_{kind}", quantization == GwtOnnxQuantization.DynamicInt8);
         var inputs = OnnxEncoderInputs.Declare(g, config);
         var encoder = new OnnxWeights(state, config.EncoderPrefix + ".");
         var hidden = config.Family switch
@@ -40,12 +49,19 @@ internal static class OnnxModelExporter
             TransformerFamily.DebertaV2 => DebertaV2OnnxEncoder.Encode(g, encoder, config, inputs),
             _ => BertOnnxEncoder.Encode(g, encoder, config, inputs),
         };
-        if (model.TokenClassification)
+        if (model.HeadKind == TextHeadKind.TokenClassification)
         {
             // Hugging Face's *ForTokenClassification: classifier(hidden) at every position (dropout is the identity).
             var tokenLogits = g.Linear(hidden, encoder.WithPrefix(""), "classifier");
             g.Output(tokenLogits, TokenLogitsName, TensorProto.Types.DataType.Float, "batch", "tokens",
                 model.NumClasses.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return g.Build(typeof(OnnxModelExporter).Assembly.GetName().Version?.ToString() ?? "0");
+        }
+        if (model.HeadKind == TextHeadKind.QuestionAnswering)
+        {
+            // *ForQuestionAnswering: qa_outputs on every position (DistilBERT's dropout is the identity at inference).
+            var span = g.Linear(hidden, encoder.WithPrefix(""), "qa_outputs");
+            g.Output(span, SpanLogitsName, TensorProto.Types.DataType.Float, "batch", "sequence", "2");
             return g.Build(typeof(OnnxModelExporter).Assembly.GetName().Version?.ToString() ?? "0");
         }
         var logits = OnnxClassificationHead.Logits(g, encoder, encoder.WithPrefix(""), config, hidden);

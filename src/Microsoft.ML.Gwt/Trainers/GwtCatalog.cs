@@ -178,4 +178,63 @@ public static class GwtCatalog
 
     private static IHostEnvironment GetEnvironment(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog) =>
         MlNetInterop.EnvironmentOf(catalog, nameof(catalog));
+
+    /// <summary>
+    /// Creates a trainer for extractive question answering (<see cref="GwtQuestionAnswerTrainer"/>), with ML.NET's
+    /// <c>QuestionAnswer</c> trainer's parameters, names, order and defaults first, then ours.
+    /// </summary>
+    /// <param name="catalog">The multiclass classification trainers catalog (where ML.NET puts its question answering).</param>
+    /// <param name="contextColumnName">The context column (text).</param>
+    /// <param name="questionColumnName">The question column (text).</param>
+    /// <param name="trainingAnswerColumnName">The training answer column (text, as written in the context).</param>
+    /// <param name="answerIndexColumnName">The answer's character offset in the context (<c>Int32</c>).</param>
+    /// <param name="predictedAnswerColumnName">The output column of answers (a vector of text, best first).</param>
+    /// <param name="scoreColumnName">The output column of the answers' scores (a vector of float).</param>
+    /// <param name="topK">Answers per row, at most.</param>
+    /// <param name="batchSize">Windows per optimizer step.</param>
+    /// <param name="maxEpochs">Passes over the training windows.</param>
+    /// <param name="validationSet">Rows evaluated (exact match, F1) after each epoch; null: none.</param>
+    /// <param name="pretrainedModelPath">A Hugging Face checkpoint folder to fine-tune; null: a Tiny encoder from scratch.</param>
+    /// <param name="optimizer">GWT (default) or AdamW.</param>
+    /// <param name="maxSequenceLength">Tokens per window (question, context window and special tokens); null: 128, or the checkpoint's table when shorter.</param>
+    /// <param name="learningRate">The peak learning rate; null: the default for the model.</param>
+    /// <param name="seed">The run's seed; null: drawn from the MLContext.</param>
+    public static GwtQuestionAnswerTrainer GwtQuestionAnswer(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string contextColumnName = "Context", string questionColumnName = "Question", string trainingAnswerColumnName = "TrainingAnswer",
+        string answerIndexColumnName = "AnswerIndex", string predictedAnswerColumnName = "Answer", string scoreColumnName = "Score",
+        int topK = 3, int batchSize = 4, int maxEpochs = 10, IDataView? validationSet = null,
+        string? pretrainedModelPath = null, GwtOptimizerKind optimizer = GwtOptimizerKind.Gwt, int? maxSequenceLength = null,
+        double? learningRate = null, int? seed = null)
+    {
+        var options = new GwtQuestionAnswerTrainer.Options
+        {
+            ContextColumnName = contextColumnName,
+            QuestionColumnName = questionColumnName,
+            TrainingAnswerColumnName = trainingAnswerColumnName,
+            AnswerIndexColumnName = answerIndexColumnName,
+            PredictedAnswerColumnName = predictedAnswerColumnName,
+            ScoreColumnName = scoreColumnName,
+            TopKAnswers = topK,
+            BatchSize = batchSize,
+            MaxEpochs = maxEpochs,
+            ValidationSet = validationSet,
+            PretrainedModelPath = pretrainedModelPath,
+            Optimizer = optimizer,
+            LearningRate = learningRate,
+            Seed = seed,
+        };
+        if (maxSequenceLength is int length)
+        {
+            options.MaxSequenceLength = length;
+        }
+        return catalog.GwtQuestionAnswer(options);
+    }
+
+    /// <summary>Creates a trainer for extractive question answering with all options.</summary>
+    public static GwtQuestionAnswerTrainer GwtQuestionAnswer(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        GwtQuestionAnswerTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new GwtQuestionAnswerTrainer(MlNetInterop.EnvironmentOf(catalog, nameof(catalog)), options);
+    }
 }

@@ -30,6 +30,13 @@ internal static class GwtModelLoaderAssembly
     public static ModelLoaderAssembly NamedEntityRecognition { get; } = new(NamedEntityRecognitionName, typeof(GwtNamedEntityRecognitionTransformer),
         nameof(GwtNamedEntityRecognitionTransformer.CreateFromModelContext), "GWT named entity recognition", GwtNamedEntityRecognitionTransformer.LoaderSignature);
 
+    /// <summary>The loader assembly name written into the TorchSharp question-answering model files.</summary>
+    public const string QuestionAnswerName = "Microsoft.ML.Gwt.QuestionAnswer.ModelLoaders";
+
+    /// <summary>The question-answering transformer's loader.</summary>
+    public static ModelLoaderAssembly QuestionAnswer { get; } = new(QuestionAnswerName, typeof(GwtQuestionAnswerTransformer),
+        nameof(GwtQuestionAnswerTransformer.CreateFromModelContext), "GWT question answering", GwtQuestionAnswerTransformer.LoaderSignature);
+
 #pragma warning disable CA2255 // Installing the resolver before any model load is the point.
     [ModuleInitializer]
 #pragma warning restore CA2255
@@ -38,5 +45,6 @@ internal static class GwtModelLoaderAssembly
         Instance.Install();
         SentenceSimilarity.Install();
         NamedEntityRecognition.Install();
+        QuestionAnswer.Install();
     }
 }

@@ -124,7 +124,7 @@ public sealed class GwtNamedEntityRecognitionTrainer : IEstimator<GwtNamedEntity
         {
             ch.Info(MessageSensitivity.None, sharing);
         }
-        var model = GwtTextClassificationTrainer.CreateModel(config, tagCount, o, random, ch, device, tokenClassification: true);
+        var model = GwtTextClassificationTrainer.CreateModel(config, tagCount, o, random, ch, device, TextHeadKind.TokenClassification);
         try
         {
             int cut = 0;

@@ -42,7 +42,7 @@ public sealed partial class GwtNamedEntityRecognitionTransformer
         var tokenizer = ReadTokenizer(parts);
         TorchModelParts.CheckVocabulary(tokenizer, config);
         var model = TorchModelParts.ReadModel(env, parts, config, settings.Common.Tags.Count, settings.Device, "Loading a GWT named-entity-recognition model",
-            tokenClassification: true);
+            TextHeadKind.TokenClassification);
         return new GwtNamedEntityRecognitionTransformer(env, model, tokenizer, settings);
     }
 

@@ -30,7 +30,7 @@ public sealed partial class GwtNamedEntityRecognitionTransformer : TokenClassifi
         GwtTrainingResult? training = null)
         : base(env, nameof(GwtNamedEntityRecognitionTransformer), tokenizer, settings.Common)
     {
-        if (!model.TokenClassification || model.NumClasses != settings.Common.Tags.Count)
+        if (model.HeadKind != TextHeadKind.TokenClassification || model.NumClasses != settings.Common.Tags.Count)
         {
             throw new ArgumentException($"A named-entity-recognition model is a token classifier with one output per tag ({settings.Common.Tags.Count}).", nameof(model));
         }

@@ -142,12 +142,12 @@ public sealed partial class GwtTextClassificationTrainer : IEstimator<GwtTextCla
     /// checkpoint when fine-tuning, on <paramref name="device"/>; disposed again if any of that fails. 1 class: a
     /// regression model (sentence similarity).</summary>
     internal static TextClassificationModel CreateModel(TransformerConfig config, int numClasses, GwtTextTrainerOptions o, RunRandom random, IChannel ch, Device device,
-        bool tokenClassification = false)
+        TextHeadKind head = TextHeadKind.SequenceClassification)
     {
         TextClassificationModel model;
         using (random.Initialization())
         {
-            model = new TextClassificationModel(config, numClasses, tokenClassification);
+            model = new TextClassificationModel(config, numClasses, head);
         }
         try
         {

@@ -28,6 +28,10 @@ internal sealed class TextDataScan
         Cache = cache;
     }
 
+    /// <summary>The findings for rows a trainer read itself (question answering's): their count and, when hashed, the
+    /// SHA-256 of their content in order.</summary>
+    public static TextDataScan OfRows(long rows, long skipped, string? sha256) => new(rows, skipped, Array.Empty<int>(), sha256, null);
+
     /// <summary>Labelled rows (the rows training uses).</summary>
     public long Rows { get; }
 

@@ -27,7 +27,7 @@ internal sealed class TokenClassificationObjective : TextObjective<int[]>
         Func<IEnumerable<IReadOnlyList<(EncodedText Text, int[] Label)>>>? validation, Action throwIfCancelled)
         : base(model, padId, device, validation, throwIfCancelled)
     {
-        if (!model.TokenClassification)
+        if (model.HeadKind != TextHeadKind.TokenClassification)
         {
             throw new ArgumentException("A token-classification objective needs a token classifier.", nameof(model));
         }

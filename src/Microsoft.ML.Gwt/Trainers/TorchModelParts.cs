@@ -69,12 +69,12 @@ internal static class TorchModelParts
     /// caller's change), reads the weights into it tensor by tensor and moves it to the saved device; disposes it if any
     /// of that fails.</summary>
     public static TextClassificationModel ReadModel(IHostEnvironment env, ModelPartReader parts, TransformerConfig config, int outputs,
-        GwtDevice device, string loading, bool tokenClassification = false)
+        GwtDevice device, string loading, TextHeadKind head = TextHeadKind.SequenceClassification)
     {
         TextClassificationModel model;
         using (RunRandom.Borrow())
         {
-            model = new TextClassificationModel(config, outputs, tokenClassification);
+            model = new TextClassificationModel(config, outputs, head);
         }
         try
         {

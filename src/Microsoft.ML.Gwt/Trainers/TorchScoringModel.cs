@@ -172,7 +172,7 @@ internal sealed class TorchScoringModel : IDisposable
         TextClassificationModel copy;
         using (RunRandom.Borrow())
         {
-            copy = new TextClassificationModel(_model.Encoder.Config, _model.NumClasses, _model.TokenClassification);
+            copy = new TextClassificationModel(_model.Encoder.Config, _model.NumClasses, _model.HeadKind);
         }
         using (torch.no_grad())
         {

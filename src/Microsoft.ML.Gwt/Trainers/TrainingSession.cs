@@ -27,12 +27,12 @@ internal sealed class TrainingSession
     private readonly Device _device;
     private readonly ScalarType _computeType;
     private readonly RunRandom _random;
-    private readonly TextTable _train;
+    private readonly TextTable? _train;
     private readonly TextTable? _validation;
     private readonly int _prefetchBatches;
 
     public TrainingSession(IHost host, IChannel ch, GwtTextTrainerOptions options, TextClassificationModel model,
-        TextTokenizer tokenizer, Device device, ScalarType computeType, RunRandom random, TextTable train, TextTable? validation)
+        TextTokenizer tokenizer, Device device, ScalarType computeType, RunRandom random, TextTable? train, TextTable? validation)
     {
         _host = host;
         _ch = ch;
@@ -91,6 +91,40 @@ internal sealed class TrainingSession
     public GwtTrainingResult Run<TLabel>(Func<TextExample, TLabel> label, ObjectiveFactory<TLabel> objective, string? task,
         Func<TextExample, (EncodedText Text, TLabel Label)>? encode = null)
     {
+        var train = _train ?? throw new InvalidOperationException("This session was created for examples in memory (RunInMemory).");
+        bool sourceShuffling = train.UsesSourceShuffling(_o.ShuffleBufferSize);
+        (EncodedText Text, TLabel Label) Encode(TextExample row) => encode is null ? (EncodeText(row), label(row)) : encode(row);
+        var taskObjective = objective(ValidationBatches(Encode), () => MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken));
+        var seeds = _random.Seeds;
+        var data = new StreamedBatches<TextExample, (EncodedText Text, TLabel Label)>(
+            epoch => train.Rows(sourceShuffling ? new Random(seeds.SourceShuffle(epoch)) : null), Encode, e => e.Text.Ids.Length,
+            train.Scan.Rows, Streaming(_o, _prefetchBatches), seeds.Seed);
+        _ch.Info(MessageSensitivity.None, $"Training data: {train.Scan.Rows} rows{(train.Scan.RowCountReported ? " (as the data reports them: no counting pass)" : "")}, {(train.Scan.Cache is null ? "streamed each epoch" : "held in memory")}" +
+            $", shuffle pool {_o.ShuffleBufferSize} rows{(sourceShuffling ? " after the source's shuffling cursor" : "")}" +
+            $", {(_o.GroupByLength ? $"grouped by length in windows of {_o.LengthGroupingWindow} batches" : "not grouped by length")}" +
+            $", {(_prefetchBatches > 0 ? $"{_prefetchBatches} batches prefetched on a producer thread" : "no prefetching")}" +
+            $"{(_o.PrefetchBatches is null ? $" (chosen for {Environment.ProcessorCount} logical processors, {torch.get_num_threads()} TorchSharp threads, {_device.type})" : "")}.");
+        return Optimize(taskObjective, data, train.Scan, _validation?.Scan, sourceShuffling, task);
+    }
+
+    /// <summary>Trains on examples already encoded and held in memory (a task whose rows become several examples, such as
+    /// question answering's context windows), shuffled and batched as rows are; <paramref name="trainScan"/> and
+    /// <paramref name="validationScan"/> give the checkpoint fingerprint its data fields.</summary>
+    public GwtTrainingResult RunInMemory<TExample>(IReadOnlyList<TExample> examples, Func<TExample, int> length,
+        ITrainingObjective<IReadOnlyList<TExample>> objective, TextDataScan trainScan, TextDataScan? validationScan, string task)
+    {
+        var seeds = _random.Seeds;
+        var data = new StreamedBatches<TExample, TExample>(_ => examples, e => e, length, examples.Count, Streaming(_o, _prefetchBatches), seeds.Seed);
+        _ch.Info(MessageSensitivity.None, $"Training data: {examples.Count} examples held in memory, shuffle pool {_o.ShuffleBufferSize}" +
+            $", {(_o.GroupByLength ? $"grouped by length in windows of {_o.LengthGroupingWindow} batches" : "not grouped by length")}.");
+        return Optimize(objective, data, trainScan, validationScan, sourceShuffling: false, task);
+    }
+
+    /// <summary>The run itself: the optimizer over the model's parameters, the checkpoint folder with the run's
+    /// fingerprint, and the engine over the task's objective and batches.</summary>
+    private GwtTrainingResult Optimize<TBatch>(ITrainingObjective<TBatch> taskObjective, IBatchStream<TBatch> data, TextDataScan trainScan,
+        TextDataScan? validationScan, bool sourceShuffling, string? task)
+    {
         int? checkpointHiddenSize = _o.PretrainedModelPath is null ? null : _model.Encoder.Config.HiddenSize;
         var engineOptions = EngineOptions(_o, checkpointHiddenSize);
         _ch.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture, $"Learning rate {engineOptions.PeakLearningRate:G3}") + (_o.LearningRate is not null ? " (set)."
@@ -104,22 +138,10 @@ internal sealed class TrainingSession
             LearningRate = engineOptions.PeakLearningRate, WeightDecay = _o.WeightDecay, Level = _o.GwtLevel, Alpha = _o.GwtAlpha,
             NormGrowthLimiter = _o.GwtNormGrowthLimiter,
         }, _o.ResolveTargetSelector(), out var targets);
-        bool sourceShuffling = _train.UsesSourceShuffling(_o.ShuffleBufferSize);
         var checkpoints = _o.CheckpointFolder is null ? null : new TrainingCheckpoint(_o.CheckpointFolder,
-            ClassifierFingerprint.Of(_o, _random.Seed, _model.NumClasses, engineOptions.PeakLearningRate, targets, _train.Scan, _validation?.Scan, sourceShuffling,
+            ClassifierFingerprint.Of(_o, _random.Seed, _model.NumClasses, engineOptions.PeakLearningRate, targets, trainScan, validationScan, sourceShuffling,
                 precision.ComputeType, task));
-        (EncodedText Text, TLabel Label) Encode(TextExample row) => encode is null ? (EncodeText(row), label(row)) : encode(row);
-        var taskObjective = objective(ValidationBatches(Encode), () => MlNetInterop.ThrowIfCancelled(_host, _o.CancellationToken));
-        var seeds = _random.Seeds;
-        var data = new StreamedBatches<TextExample, (EncodedText Text, TLabel Label)>(
-            epoch => _train.Rows(sourceShuffling ? new Random(seeds.SourceShuffle(epoch)) : null), Encode, e => e.Text.Ids.Length,
-            _train.Scan.Rows, Streaming(_o, _prefetchBatches), seeds.Seed);
-        _ch.Info(MessageSensitivity.None, $"Training data: {_train.Scan.Rows} rows{(_train.Scan.RowCountReported ? " (as the data reports them: no counting pass)" : "")}, {(_train.Scan.Cache is null ? "streamed each epoch" : "held in memory")}" +
-            $", shuffle pool {_o.ShuffleBufferSize} rows{(sourceShuffling ? " after the source's shuffling cursor" : "")}" +
-            $", {(_o.GroupByLength ? $"grouped by length in windows of {_o.LengthGroupingWindow} batches" : "not grouped by length")}" +
-            $", {(_prefetchBatches > 0 ? $"{_prefetchBatches} batches prefetched on a producer thread" : "no prefetching")}" +
-            $"{(_o.PrefetchBatches is null ? $" (chosen for {Environment.ProcessorCount} logical processors, {torch.get_num_threads()} TorchSharp threads, {_device.type})" : "")}.");
-        var engine = new TrainingEngine<IReadOnlyList<(EncodedText Text, TLabel Label)>>(_host, _ch, engineOptions, taskObjective, data,
+        var engine = new TrainingEngine<TBatch>(_host, _ch, engineOptions, taskObjective, data,
             optimizer, _random, checkpoints, _device, precision);
         return engine.Run();
     }

@@ -54,13 +54,13 @@ public sealed class NamedEntityRecognitionCheckpointTests
         var data = Data(ml);
         // A learning rate of 1e-9: one epoch leaves every weight where the checkpoint (or the fresh head) put it.
         using var model = ml.MulticlassClassification.Trainers.GwtNamedEntityRecognition(Options(folder, 1e-9)).Fit(data);
-        Assert.IsTrue(model.Model.TokenClassification);
+        Assert.IsTrue(model.Model.HeadKind == TextHeadKind.TokenClassification);
         Assert.IsGreaterThan(0, model.TrainingResult!.Steps);
         var keys = model.Transform(data).GetColumn<VBuffer<uint>>("PredictedLabel").ToList();
         Assert.HasCount(24, keys);
 
         var config = CheckpointLoader.ReadConfig(folder);
-        using var reference = new TextClassificationModel(config, 5, tokenClassification: true);
+        using var reference = new TextClassificationModel(config, 5, TextHeadKind.TokenClassification);
         var report = CheckpointLoader.LoadClassifier(reference, folder);
         var trained = model.Model.state_dict()["classifier.weight"];
         var loaded = reference.state_dict()["classifier.weight"];

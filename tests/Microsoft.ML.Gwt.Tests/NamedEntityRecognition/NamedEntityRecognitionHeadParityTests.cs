@@ -34,7 +34,7 @@ public sealed class NamedEntityRecognitionHeadParityTests
         var folder = EncoderParityTests.Checkpoint(name);
         var expected = Read(folder);
         var config = CheckpointLoader.ReadConfig(folder);
-        using var model = new TextClassificationModel(config, 5, tokenClassification: true);
+        using var model = new TextClassificationModel(config, 5, TextHeadKind.TokenClassification);
         var report = CheckpointLoader.LoadClassifier(model, folder);
         Assert.IsEmpty(report.Missing, report.ToString());
         Assert.IsEmpty(report.Unexpected, report.ToString());
@@ -65,7 +65,7 @@ public sealed class NamedEntityRecognitionHeadParityTests
         // xlm-roberta-regression-tiny has a sequence-classification head (classifier.dense, classifier.out_proj): no classifier.weight.
         var folder = EncoderParityTests.Checkpoint("xlm-roberta-regression-tiny");
         var config = CheckpointLoader.ReadConfig(folder);
-        using var model = new TextClassificationModel(config, 3, tokenClassification: true);
+        using var model = new TextClassificationModel(config, 3, TextHeadKind.TokenClassification);
         var before = model.state_dict()["classifier.weight"].clone();
         var report = CheckpointLoader.LoadClassifier(model, folder);
         CollectionAssert.Contains(report.Missing.ToList(), "classifier.weight");

@@ -42,7 +42,7 @@ public sealed class NamedEntityRecognitionOnnxTests
     {
         var folder = EncoderParityTests.Checkpoint(name);
         var config = CheckpointLoader.ReadConfig(folder);
-        using var model = new TextClassificationModel(config, 5, tokenClassification: true);
+        using var model = new TextClassificationModel(config, 5, TextHeadKind.TokenClassification);
         CheckpointLoader.LoadClassifier(model, folder);
         model.eval();
         long pad = config.PadTokenId;
