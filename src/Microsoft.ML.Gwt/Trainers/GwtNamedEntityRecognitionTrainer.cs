@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Data;
 using Microsoft.ML.Gwt.Core.Interop;
 using Microsoft.ML.Gwt.Core.Scoring;

@@ -1,3 +1,4 @@
+using Microsoft.ML.Gwt.Modeling;
 using Microsoft.ML.Gwt.Core.Scoring;
 using Microsoft.ML.Runtime;
 
