@@ -22,7 +22,15 @@ string? nuget = null;
 int importAt = Array.IndexOf(args, "--import-nuget");
 if (importAt >= 0)
 {
-    nuget = ImportedEncoder.CheckName(importAt + 1 < args.Length ? args[importAt + 1] : throw new ArgumentException("--import-nuget needs a name."));
+    try
+    {
+        nuget = ImportedEncoder.CheckName(importAt + 1 < args.Length ? args[importAt + 1] : throw new ArgumentException("--import-nuget needs a name: minilm or arcticxs."));
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine("error: " + e.Message);
+        return 2;
+    }
     args = args.Where((_, i) => i != importAt && i != importAt + 1).ToArray();
 }
 int epochs = args.Length > 0 ? int.Parse(args[0], inv) : 10;
@@ -34,12 +42,13 @@ var rows = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "shapes
     .Select(f => (Split: f[1], Pair: new Pair { Label = float.Parse(f[0], inv), Sentence1 = f[2], Sentence2 = f[3] })).ToList();
 List<Pair> Of(string split) => rows.Where(r => r.Split == split).Select(r => r.Pair).ToList();
 var (train, validation, test) = (Of("train"), Of("validation"), Of("test"));
-string? pretrained = nuget is null ? null : ImportedEncoder.Import(nuget, Path.Combine(Path.GetTempPath(), "gwt-imported"));
 int mlmEpochs = args.Length > 5 ? int.Parse(args[5], inv) : 0;
 if (mlmEpochs > 0 && nuget is not null)
 {
-    throw new ArgumentException("MLM pre-training and --import-nuget are alternatives: the imported encoder is already pre-trained.");
+    Console.Error.WriteLine("error: MLM pre-training (the sixth argument) and --import-nuget are alternatives: the imported encoder is already pre-trained.");
+    return 2;
 }
+string? pretrained = nuget is null ? null : ImportedEncoder.Import(nuget, Path.Combine(Path.GetTempPath(), "gwt-imported"));
 if (mlmEpochs > 0)
 {
     var ml = new MLContext(seed: 1);
@@ -115,6 +124,7 @@ foreach (var kind in optimizers)
 }
 Console.WriteLine();
 Console.WriteLine(string.Join(Environment.NewLine, table));
+return 0;
 
 internal sealed class Text
 {
