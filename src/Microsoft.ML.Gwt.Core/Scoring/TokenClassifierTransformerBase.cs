@@ -58,8 +58,10 @@ public abstract class TokenClassifierTransformerBase : TextScoringTransformerBas
         {
             var words = WordAlignment.Words(rows[r].First);
             var encoded = Tokenizer.EncodeWords(words, Input.MaxSequenceLength);
-            _firstTokens.AddOrUpdate(encoded.Text.Ids, WordAlignment.FirstTokens(encoded.WordIndex, words.Length));
-            result[r] = encoded.Text;
+            // The ids array is the key of the row's word positions: an empty one gets its own instance (Array.Empty is shared).
+            var text = encoded.Text.Ids.Length == 0 ? new EncodedText(new int[0], new int[0]) : encoded.Text;
+            _firstTokens.AddOrUpdate(text.Ids, WordAlignment.FirstTokens(encoded.WordIndex, words.Length));
+            result[r] = text;
         }
         return result;
     }

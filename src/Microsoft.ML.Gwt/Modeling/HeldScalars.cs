@@ -26,8 +26,9 @@ internal static class HeldScalars
     public static readonly Scalar Zero = 0.ToScalar();
 
     /// <summary>The label value that losses ignore: -100, Hugging Face's and PyTorch's <c>ignore_index</c> (masked
-    /// language modelling's unmasked positions, token classification's later sub-words, ...).</summary>
-    public const long IgnoredLabel = -100;
+    /// language modelling's unmasked positions, token classification's later sub-words, ...). Spelled once, in the core
+    /// (<see cref="Microsoft.ML.Gwt.Core.Scoring.WordAlignment.Ignore"/>), where token classifiers align their words.</summary>
+    public const long IgnoredLabel = Microsoft.ML.Gwt.Core.Scoring.WordAlignment.Ignore;
 
     /// <summary><see cref="IgnoredLabel"/> as a Scalar, for comparisons.</summary>
     public static readonly Scalar IgnoreIndex = IgnoredLabel.ToScalar();
