@@ -129,6 +129,33 @@ public sealed class QuestionAnswerTrainerTests
         }
     }
 
+    [TestMethod]
+    [DataRow("bert-qa-tiny")]
+    [DataRow("xlm-roberta-qa-tiny")]
+    [DataRow("distilbert-tiny")]
+    [DataRow("electra-tiny")]
+    [DataRow("deberta-v3-tiny")]
+    [DataRow("roberta-tiny")]
+    public void EveryFamilyFineTunesAndAnswersWithSpansOfTheContext(string name)
+    {
+        var ml = new MLContext(1);
+        var options = Fast(epochs: 1);
+        options.PretrainedModelPath = EncoderParityTests.Checkpoint(name);
+        options.MaxSequenceLength = 32;
+        options.BatchSize = 32;
+        var rows = SpamAssassinQaData.Take("train", 1);
+        using var model = ml.MulticlassClassification.Trainers.GwtQuestionAnswer(options).Fit(ml.Data.LoadFromEnumerable(rows));
+        Assert.IsNotEmpty(model.TrainingResult!.TrainingLoss);
+        Assert.IsTrue(model.TrainingResult.TrainingLoss.All(double.IsFinite), name);
+        var row = rows[0];
+        var answers = model.Predict(row.Context, row.Question);
+        Assert.IsNotEmpty(answers, name);
+        foreach (var a in answers)
+        {
+            Assert.AreEqual(a.Text, row.Context.Substring(a.Start, a.Text.Length), name);
+        }
+    }
+
     private sealed class FloatIndex
     {
         public string Context { get; set; } = "";
