@@ -45,6 +45,18 @@ public sealed class QuestionAnswerResumeAfterKillTests
         int hang = total / 2 + 3; // in the second epoch, past at least one checkpoint of it or the first's last
         int checkpointStep = hang / 5 * 5;
         var folder = Directory.CreateTempSubdirectory("gwt-qa-resume-").FullName;
+        try
+        {
+            RunKillAndResume(folder, hang, checkpointStep, uninterrupted);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static void RunKillAndResume(string folder, int hang, int checkpointStep, string[] uninterrupted)
+    {
         using (var victim = Start(folder, Path.GetTempFileName(), hangAtStep: hang))
         {
             string? line;
