@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Microsoft.ML.Gwt.Tests.QuestionAnswering;
 
-/// <summary>Resume after kill for question answering: the TestHost child trains on 16 spamassassin-qa questions with a
+/// <summary>Resume after kill for question answering: the TestHost child trains on 8 spamassassin-qa questions with a
 /// checkpoint folder, is killed in the second epoch, and a second run resumes to the uninterrupted run's weights.</summary>
 [TestClass]
 public sealed class QuestionAnswerResumeAfterKillTests
