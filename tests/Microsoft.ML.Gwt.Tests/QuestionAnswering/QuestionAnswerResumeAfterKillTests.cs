@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Microsoft.ML.Gwt.Tests.QuestionAnswering;
 
-/// <summary>Resume after kill for question answering: the TestHost child trains on 16 spamassassin-qa questions with a
+/// <summary>Resume after kill for question answering: the TestHost child trains on 8 spamassassin-qa questions with a
 /// checkpoint folder, is killed in the second epoch, and a second run resumes to the uninterrupted run's weights.</summary>
 [TestClass]
 public sealed class QuestionAnswerResumeAfterKillTests
@@ -45,6 +45,18 @@ public sealed class QuestionAnswerResumeAfterKillTests
         int hang = total / 2 + 3; // in the second epoch, past at least one checkpoint of it or the first's last
         int checkpointStep = hang / 5 * 5;
         var folder = Directory.CreateTempSubdirectory("gwt-qa-resume-").FullName;
+        try
+        {
+            RunKillAndResume(folder, hang, checkpointStep, uninterrupted);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static void RunKillAndResume(string folder, int hang, int checkpointStep, string[] uninterrupted)
+    {
         using (var victim = Start(folder, Path.GetTempFileName(), hangAtStep: hang))
         {
             string? line;

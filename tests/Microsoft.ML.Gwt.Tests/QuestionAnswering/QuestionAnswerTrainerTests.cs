@@ -22,9 +22,9 @@ public sealed class QuestionAnswerTrainerTests
     {
         var ml = new MLContext(1);
         var options = Fast();
-        var test = SpamAssassinQaData.Take("validation", 12);
+        var test = SpamAssassinQaData.Take("validation", 8);
         options.ValidationSet = ml.Data.LoadFromEnumerable(test);
-        var model = ml.MulticlassClassification.Trainers.GwtQuestionAnswer(options).Fit(ml.Data.LoadFromEnumerable(SpamAssassinQaData.Take("train", 48)));
+        var model = ml.MulticlassClassification.Trainers.GwtQuestionAnswer(options).Fit(ml.Data.LoadFromEnumerable(SpamAssassinQaData.Take("train", 24)));
         return (model, test);
     });
 
