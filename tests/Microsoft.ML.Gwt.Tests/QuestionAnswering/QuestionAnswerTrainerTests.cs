@@ -188,6 +188,43 @@ public sealed class QuestionAnswerTrainerTests
     }
 
     [TestMethod]
+    public void GwtKeepsLessOptimizerStateThanAdamWAndBFloat16ScoringIsSavedAndKeepsTheAnswers()
+    {
+        var (model, test) = Trained.Value;
+        var ml = new MLContext(1);
+        using var adamw = ml.MulticlassClassification.Trainers.GwtQuestionAnswer(Fast(GwtOptimizerKind.AdamW, epochs: 1))
+            .Fit(ml.Data.LoadFromEnumerable(SpamAssassinQaData.Take("train", 24)));
+        Assert.IsLessThan(adamw.TrainingResult!.OptimizerStateBytes, model.TrainingResult!.OptimizerStateBytes,
+            $"GWT {model.TrainingResult.OptimizerStateBytes} B against AdamW {adamw.TrainingResult.OptimizerStateBytes} B");
+
+        var float32 = test.Select(r => model.Predict(r.Context, r.Question)).ToList();
+        var path = Path.Combine(Path.GetTempPath(), $"qa-bf16-{Guid.NewGuid():N}.zip");
+        model.ScoringPrecision = GwtPrecision.BFloat16;
+        try
+        {
+            var bfloat16 = test.Select(r => model.Predict(r.Context, r.Question)).ToList();
+            for (int i = 0; i < test.Count; i++)
+            {
+                // bfloat16 keeps 8 bits of mantissa: close candidates may swap, the float32 best stays among the top k.
+                Assert.IsTrue(bfloat16[i].Any(a => a.Start == float32[i][0].Start && a.Text == float32[i][0].Text),
+                    $"row {i}: float32's best answer '{float32[i][0].Text}' is among bfloat16's top {bfloat16[i].Length}");
+            }
+            ml.Model.Save(model, ml.Data.LoadFromEnumerable(test).Schema, path);
+            using var loaded = (GwtQuestionAnswerTransformer)ml.Model.Load(path, out _);
+            Assert.AreEqual(GwtPrecision.BFloat16, loaded.ScoringPrecision, "the scoring precision is saved with the model");
+            for (int i = 0; i < test.Count; i++)
+            {
+                CollectionAssert.AreEqual(bfloat16[i], loaded.Predict(test[i].Context, test[i].Question), $"row {i}");
+            }
+        }
+        finally
+        {
+            model.ScoringPrecision = GwtPrecision.Float32; // the other tests share the model
+            File.Delete(path);
+        }
+    }
+
+    [TestMethod]
     public void TheCatalogHasMlNetsNamesOrderAndDefaults()
     {
         var ml = new MLContext(1);
