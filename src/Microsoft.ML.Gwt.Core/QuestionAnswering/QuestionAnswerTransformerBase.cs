@@ -15,31 +15,20 @@ namespace Microsoft.ML.Gwt.Core.QuestionAnswering;
 /// does. It works row by row in a <c>PredictionEngine</c> and saves itself in <c>mlContext.Model.Save</c> (settings, then
 /// each part with a SHA-256). A derived class gives the network (<see cref="SpanLogits"/>).
 /// </summary>
-public abstract class QuestionAnswerTransformerBase : ITransformer, IDisposable
+public abstract class QuestionAnswerTransformerBase : TextModelTransformerBase, ITransformer, IDisposable
 {
-    /// <summary>The name of the tokenizer's part in model files.</summary>
-    protected const string TokenizerPart = "Tokenizer";
-
     /// <summary>Registers the transformer's host under <paramref name="name"/> and keeps what scoring needs.</summary>
     protected QuestionAnswerTransformerBase(IHostEnvironment env, string name, TextTokenizer tokenizer, QuestionAnswerSettings settings)
+        : base(env, name, tokenizer)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        Host = env.Register(name);
-        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         Settings = settings ?? throw new ArgumentNullException(nameof(settings));
     }
-
-    /// <summary>The tokenizer.</summary>
-    public TextTokenizer Tokenizer { get; }
 
     /// <summary>Columns, answers per row, windows and batch size.</summary>
     public QuestionAnswerSettings Settings { get; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;
-
-    /// <summary>The transformer's ML.NET host.</summary>
-    protected IHost Host { get; }
 
     /// <summary>Each window's logits, position after position, start and end interleaved (<c>2 × length</c> floats for a
     /// window of <c>length</c> ids): one forward pass per <see cref="QuestionAnswerSettings.ScoringBatchSize"/> windows.
@@ -117,26 +106,6 @@ public abstract class QuestionAnswerTransformerBase : ITransformer, IDisposable
     /// <summary>Releases the model's native resources.</summary>
     public abstract void Dispose();
 
-    /// <summary>This transformer's entry in model files.</summary>
-    protected abstract ModelEntry Entry { get; }
-
     /// <summary>The entry's settings: <see cref="Settings"/>, then what the model adds.</summary>
-    protected virtual void WriteSettings(BinaryWriter w) => Settings.Write(w);
-
-    /// <summary>Writes the model's parts, the tokenizer among them (<see cref="WriteTokenizer"/>).</summary>
-    protected abstract void WriteParts(ModelPartWriter parts);
-
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        var parts = ModelPartWriter.Begin(ctx, Entry);
-        parts.WriteSettings(WriteSettings);
-        WriteParts(parts);
-        parts.End();
-    }
-
-    /// <summary>Writes the tokenizer's part.</summary>
-    protected void WriteTokenizer(ModelPartWriter parts) => parts.Write(TokenizerPart, Tokenizer.Save);
-
-    /// <summary>Reads what <see cref="WriteTokenizer"/> wrote.</summary>
-    protected static TextTokenizer ReadTokenizer(ModelPartReader parts) => parts.Read(TokenizerPart, "tokenizer", TextTokenizer.Load);
+    protected override void WriteSettings(BinaryWriter w) => Settings.Write(w);
 }

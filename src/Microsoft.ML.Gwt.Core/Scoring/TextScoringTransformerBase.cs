@@ -22,11 +22,8 @@ public sealed record TextScoringInput(string Sentence1, string? Sentence2, int M
 /// (<see cref="TextClassifierTransformerBase"/>, <see cref="TextRegressorTransformerBase"/>). Only Microsoft.ML.Gwt's own
 /// transformers derive from it.
 /// </summary>
-public abstract class TextScoringTransformerBase : ITransformer, IDisposable, ITextClassifierScorer
+public abstract class TextScoringTransformerBase : TextModelTransformerBase, ITransformer, IDisposable, ITextClassifierScorer
 {
-    /// <summary>The name of the tokenizer's part in model files.</summary>
-    protected const string TokenizerPart = "Tokenizer";
-
     private long _scoredRows;
 
     /// <summary>Registers the transformer's host under <paramref name="name"/> and keeps what scoring needs.</summary>
@@ -35,23 +32,16 @@ public abstract class TextScoringTransformerBase : ITransformer, IDisposable, IT
     /// <param name="tokenizer">The tokenizer the model was trained with.</param>
     /// <param name="input">Text columns, truncation and batch size.</param>
     private protected TextScoringTransformerBase(IHostEnvironment env, string name, TextTokenizer tokenizer, TextScoringInput input)
+        : base(env, name, tokenizer)
     {
-        Host = env.Register(name);
-        Tokenizer = tokenizer;
         Input = input;
     }
-
-    /// <summary>The tokenizer.</summary>
-    public TextTokenizer Tokenizer { get; }
 
     /// <summary>Rows scored so far (by <see cref="Transform"/>'s output, <c>PredictionEngine</c> and <c>Predict</c>).</summary>
     public long ScoredRows => Interlocked.Read(ref _scoredRows);
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;
-
-    /// <summary>The transformer's ML.NET host (for <c>IChannel</c> messages and checks).</summary>
-    protected IHost Host { get; }
 
     /// <summary>Text columns, truncation and batch size.</summary>
     protected TextScoringInput Input { get; }
@@ -154,27 +144,4 @@ public abstract class TextScoringTransformerBase : ITransformer, IDisposable, IT
 
     IEnumerable<DataViewSchema.Column> ITextClassifierScorer.TextColumnsOf(DataViewSchema schema) =>
         new[] { Input.Sentence1, Input.Sentence2 }.OfType<string>().Select(n => schema[n]);
-
-    /// <summary>This transformer's entry in model files.</summary>
-    protected abstract ModelEntry Entry { get; }
-
-    /// <summary>The entry's settings (the first thing in the entry).</summary>
-    protected abstract void WriteSettings(BinaryWriter w);
-
-    /// <summary>Writes the model's parts, the tokenizer among them (<see cref="WriteTokenizer"/>).</summary>
-    protected abstract void WriteParts(ModelPartWriter parts);
-
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        var parts = ModelPartWriter.Begin(ctx, Entry);
-        parts.WriteSettings(WriteSettings);
-        WriteParts(parts);
-        parts.End();
-    }
-
-    /// <summary>Writes the tokenizer's part.</summary>
-    protected void WriteTokenizer(ModelPartWriter parts) => parts.Write(TokenizerPart, Tokenizer.Save);
-
-    /// <summary>Reads what <see cref="WriteTokenizer"/> wrote.</summary>
-    protected static TextTokenizer ReadTokenizer(ModelPartReader parts) => parts.Read(TokenizerPart, "tokenizer", TextTokenizer.Load);
 }
